@@ -54,9 +54,7 @@ class Settings(BaseSettings):
     qiwi_web_url: str = Field("https://qiwi.com", alias="QIWI_WEB_URL")
     qiwi_edge_url: str = Field("https://edge.qiwi.com", alias="QIWI_EDGE_URL")
     database_path: Path = Field(Path("data/bot.sqlite3"), alias="DATABASE_PATH")
-    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, alias="ENCRYPTION_KEYS"
-    )
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="ENCRYPTION_KEYS")
     key_file: Path = Field(Path("data/secret.key"), alias="KEY_FILE")
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="ADMIN_IDS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", alias="LOG_LEVEL")

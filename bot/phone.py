@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# Russian mobiles start with 9 after the country code; Kazakh mobiles (also country code 7) with 7.
-_MOBILE = re.compile(r"7[79]\d{9}")
+# Russian mobiles start with 9 after the country code; Kazakh mobiles (also country code 7) with
+# 70x, 747 or 75x-77x.
+_MOBILE = re.compile(r"7(?:9\d\d|70\d|747|7[5-7]\d)\d{7}")
 _SEPARATORS = re.compile(r"[\s\-().\u00a0]")
 
 
