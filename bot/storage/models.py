@@ -1,0 +1,68 @@
+"""What the repositories hand out: plain frozen dataclasses, Decimal money, aware datetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+Role = Literal["admin", "member"]
+
+
+class TransferStatus(StrEnum):
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    tg_id: int
+    role: Role
+    language: str | None
+    wallet: str | None
+    tgt_ciphertext: bytes | None
+    session_started_at: datetime | None
+    last_activity_at: datetime | None
+    notify: bool
+    last_seen_txn_id: int | None
+    created_at: datetime
+
+    @property
+    def has_session(self) -> bool:
+        return self.tgt_ciphertext is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+    used_by: int | None
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    id: int
+    client_id: str
+    tg_id: int
+    wallet: str
+    recipient: str
+    amount: Decimal
+    comment: str
+    status: TransferStatus
+    created_at: datetime
+    updated_at: datetime
+    qiwi_txn_id: str | None
+    failure_code: str | None
+    failure_message: str | None
+    chat_id: int | None
+    message_id: int | None
