@@ -106,6 +106,9 @@ class Emulator:
         self.clock = clock or Clock()
         self.faults = Faults()
         self._seed = seed
+        # qiwi.com's web `*.action` endpoints may wrap answers in {code, data: {body, status}, message,
+        # messages}; tests switch this on so clients prove they read both forms.
+        self.payment_envelope = False
         self.reset()
 
     def reset(self) -> None:

@@ -91,9 +91,13 @@ async def pay(request: web.Request) -> web.StreamResponse:
         return unauthorized()
     body = validate_payment(await read_json_object(request, _PAYMENT_KEYS))
     try:
-        return json_response(emulator.pay(wallet, body))
+        answer, status = emulator.pay(wallet, body), 200
     except Refused as refusal:
-        return json_response({"code": refusal.code, "message": refusal.message}, 400)
+        answer, status = {"code": refusal.code, "message": refusal.message}, 400
+    if emulator.payment_envelope:
+        envelope = {"code": {"value": "0", "_name": "NORMAL"}, "data": {"body": answer, "status": status}}
+        return json_response({**envelope, "message": None, "messages": None})
+    return json_response(answer, status)
 
 
 def add_web_routes(app: web.Application) -> None:

@@ -290,3 +290,14 @@ async def test_bad_arguments_fail_before_any_request(qiwi: QiwiClient, tgt: str,
         with pytest.raises(ValueError):
             await qiwi.pay(tgt, MAIN, comment="", **kwargs)  # type: ignore[arg-type]
     assert len(emulator.issued_tickets) == before
+
+
+async def test_enveloped_answers_over_http(qiwi: QiwiClient, tgt: str, emulator: Emulator) -> None:
+    emulator.payment_envelope = True
+    result = await qiwi.pay(tgt, MAIN, client_id="4200", amount=Decimal("7.25"), account=RECEIVER[1:], comment="")
+    assert result.state == "Accepted"
+    assert [entry.client_id for entry in emulator.ledger] == ["4200"]
+    with pytest.raises(QiwiPaymentRefused) as refused:
+        await qiwi.pay(tgt, MAIN, client_id="4201", amount=Decimal("10000000"), account=RECEIVER[1:], comment="")
+    assert refused.value.code is not None and refused.value.code.startswith("QWPRC-")
+    assert len(emulator.ledger) == 1
