@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .connection import SQLite
-from .fsm import SQLiteStorage
 from .invites import InviteRepository
 from .migrations import LATEST_VERSION, migrate, user_version
 from .transfers import TransferRepository
 from .users import UserRepository
+
+if TYPE_CHECKING:
+    from .fsm import SQLiteStorage
 
 
 class Database:
@@ -18,7 +22,13 @@ class Database:
         self.users = UserRepository(sql)
         self.invites = InviteRepository(sql)
         self.transfers = TransferRepository(sql)
-        self.fsm = SQLiteStorage(self)
+
+    @cached_property
+    def fsm(self) -> SQLiteStorage:
+        # Imported on first use: aiogram takes seconds to import, and `check`/`backup` never need it.
+        from .fsm import SQLiteStorage
+
+        return SQLiteStorage(self)
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> Database:
