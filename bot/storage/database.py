@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .connection import SQLite
 from .invites import InviteRepository
 from .migrations import LATEST_VERSION, migrate, user_version
+from .requests import RequestRepository
 from .transfers import TransferRepository
 from .users import UserRepository
 
@@ -22,6 +23,7 @@ class Database:
         self.users = UserRepository(sql)
         self.invites = InviteRepository(sql)
         self.transfers = TransferRepository(sql)
+        self.requests = RequestRepository(sql)
 
     @cached_property
     def fsm(self) -> SQLiteStorage:

@@ -94,6 +94,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHERE status IN ('awaiting_confirmation', 'sending', 'unknown')
         """,
     ),
+    # 4: money requests between members (/request). The payment itself is an ordinary transfer row; the
+    # request only points at it, so "paid" is decided by the transfer's own exactly-once record.
+    (
+        """
+        CREATE TABLE money_requests (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            requester_tg_id INTEGER NOT NULL,
+            requester_wallet TEXT   NOT NULL,
+            payer_tg_id     INTEGER NOT NULL,
+            amount          TEXT    NOT NULL,
+            comment         TEXT    NOT NULL DEFAULT '',
+            status          TEXT    NOT NULL CHECK (status IN ('open', 'paying', 'paid', 'declined', 'expired')),
+            created_at      TEXT    NOT NULL,
+            expires_at      TEXT    NOT NULL,
+            updated_at      TEXT    NOT NULL,
+            transfer_id     INTEGER,
+            chat_id         INTEGER,
+            message_id      INTEGER
+        )
+        """,
+        "CREATE INDEX money_requests_live ON money_requests (status, expires_at) WHERE status IN ('open', 'paying')",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

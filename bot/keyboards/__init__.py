@@ -1,0 +1,1 @@
+"""Inline keyboards and the command menu; button texts come from the catalogs."""

@@ -1,0 +1,1 @@
+"""Per-update plumbing: who the user is, their language, QIWI failures as replies, flood control."""

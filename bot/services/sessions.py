@@ -1,0 +1,184 @@
+"""A member's QIWI session: the encrypted TGT, its lifetime, and the one place QIWI calls go through.
+
+QIWI ends a TGT by itself 8 hours after login or after 2 hours without an ST request (spec, "Facts beyond
+the 2017 document"). We cannot ask QIWI when that will be, so we track both moments ourselves and use them
+to tell the user "until when", and to explain a 401 plainly when the limit has obviously passed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.crypto import UndecryptableTicket
+from bot.qiwi.errors import QiwiAuthError
+
+if TYPE_CHECKING:
+    from bot.crypto import TicketCipher
+    from bot.qiwi.client import QiwiClient
+    from bot.storage import Database
+    from bot.storage.models import User
+
+log = logging.getLogger(__name__)
+
+TGT_MAX_AGE = timedelta(hours=8)
+TGT_IDLE_LIMIT = timedelta(hours=2)
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+class NotLoggedIn(Exception):
+    """No usable stored ticket: never logged in, logged out, or a row no key can decrypt."""
+
+
+class SessionEnded(Exception):
+    """QIWI refused the stored ticket (401); it has been dropped. `expired`: our clock says it had to end."""
+
+    def __init__(self, *, expired: bool) -> None:
+        super().__init__("the QIWI session ended")
+        self.expired = expired
+
+
+class TooManyLoginAttempts(Exception):
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__("too many login attempts")
+        self.retry_at = retry_at
+
+
+def session_expires_at(started_at: datetime, last_activity_at: datetime | None) -> datetime:
+    """The earlier of the 8-hour cap and 2 hours after the last ticket request."""
+    idle_end = (last_activity_at or started_at) + TGT_IDLE_LIMIT
+    return min(started_at + TGT_MAX_AGE, idle_end)
+
+
+@dataclass(frozen=True)
+class Session:
+    tg_id: int
+    wallet: str
+    tgt: str = field(repr=False)
+    started_at: datetime
+    last_activity_at: datetime | None
+
+    @property
+    def expires_at(self) -> datetime:
+        return session_expires_at(self.started_at, self.last_activity_at)
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What /start shows, without decrypting anything."""
+
+    wallet: str | None
+    expires_at: datetime | None
+
+    @property
+    def logged_in(self) -> bool:
+        return self.wallet is not None and self.expires_at is not None
+
+
+class LoginThrottle:
+    """Failed password attempts per user in a sliding window (memory only: a restart forgives)."""
+
+    def __init__(self, clock: Clock, *, attempts: int = LOGIN_ATTEMPTS, window: timedelta = LOGIN_WINDOW):
+        self._clock = clock
+        self._attempts = attempts
+        self._window = window
+        self._failures: dict[int, deque[datetime]] = defaultdict(deque)
+
+    def _recent(self, tg_id: int) -> deque[datetime]:
+        failures = self._failures[tg_id]
+        cutoff = self._clock() - self._window
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        return failures
+
+    def check(self, tg_id: int) -> None:
+        failures = self._recent(tg_id)
+        if len(failures) >= self._attempts:
+            raise TooManyLoginAttempts(failures[0] + self._window)
+
+    def record_failure(self, tg_id: int) -> None:
+        self._recent(tg_id).append(self._clock())
+
+    def reset(self, tg_id: int) -> None:
+        self._failures.pop(tg_id, None)
+
+
+class SessionService:
+    """Every QIWI call a member makes goes through `run`, so a dead ticket is handled in one place."""
+
+    def __init__(self, db: Database, cipher: TicketCipher, qiwi: QiwiClient, clock: Clock) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.qiwi = qiwi
+        self.clock = clock
+        self.throttle = LoginThrottle(clock)
+
+    @staticmethod
+    def status(user: User | None) -> SessionStatus:
+        if user is None or user.tgt_ciphertext is None or user.session_started_at is None:
+            return SessionStatus(None, None)
+        return SessionStatus(user.wallet, session_expires_at(user.session_started_at, user.last_activity_at))
+
+    async def login(self, tg_id: int, wallet: str, password: str) -> Session:
+        """Raises TooManyLoginAttempts, QiwiAuthError (wrong password) or another QiwiError."""
+        self.throttle.check(tg_id)
+        try:
+            tgt = await self.qiwi.create_tgt(wallet, password)
+        except QiwiAuthError:
+            self.throttle.record_failure(tg_id)
+            raise
+        now = self.clock()
+        await self.db.users.set_session(tg_id, wallet, self.cipher.encrypt(tgt, tg_id), now)
+        await self.db.users.touch(tg_id, now)
+        self.throttle.reset(tg_id)
+        log.info("user %s logged in", tg_id)
+        return Session(tg_id, wallet, tgt, now, now)
+
+    async def current(self, tg_id: int) -> Session:
+        user = await self.db.users.get(tg_id)
+        if user is None or user.tgt_ciphertext is None or user.wallet is None:
+            raise NotLoggedIn
+        try:
+            tgt = self.cipher.decrypt(user.tgt_ciphertext, tg_id)
+        except UndecryptableTicket:
+            # A lost or rotated-away key: the ticket is useless, so it is simply a logged-out user.
+            log.warning("user %s: stored ticket cannot be decrypted; dropping it", tg_id)
+            await self.db.users.clear_session(tg_id)
+            raise NotLoggedIn from None
+        started = user.session_started_at or self.clock()
+        return Session(tg_id, user.wallet, tgt, started, user.last_activity_at)
+
+    async def run(self, tg_id: int, call: Callable[[QiwiClient, Session], Awaitable[T]]) -> T:
+        """Call QIWI with the member's ticket. Raises NotLoggedIn, SessionEnded or a QiwiError."""
+        session = await self.current(tg_id)
+        try:
+            result = await call(self.qiwi, session)
+        except QiwiAuthError:
+            now = self.clock()
+            expired = now >= session.expires_at
+            await self.db.users.clear_session(tg_id)
+            log.info("user %s: QIWI refused the stored ticket (expired by our clock: %s)", tg_id, expired)
+            raise SessionEnded(expired=expired) from None
+        await self.db.users.touch(tg_id, self.clock())
+        return result
+
+    async def logout(self, tg_id: int) -> bool:
+        """Ends the session at QIWI (best effort) and drops the ticket. False when there was none."""
+        try:
+            session = await self.current(tg_id)
+        except NotLoggedIn:
+            return False
+        try:
+            await self.qiwi.delete_tgt(session.tgt)
+        except Exception as error:  # the ticket is dropped here either way; QIWI's answer changes nothing
+            log.info("user %s: logout at QIWI failed (%s); ticket dropped anyway", tg_id, type(error).__name__)
+        await self.db.users.clear_session(tg_id)
+        return True
