@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import inspect
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -24,6 +22,7 @@ from bot.i18n import CatalogI18n
 from bot.keyboards.menu import set_command_menu
 from bot.logging_setup import setup_logging
 from bot.qiwi.client import QiwiClient
+from bot.services import transfer_reconcile
 from bot.services.sessions import Clock, SessionService
 from bot.storage import Database
 from bot.timeutil import now_utc
@@ -120,6 +119,8 @@ async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: async
 
             await run_webhook(bot, dp, services.settings, stop_event=stop_event)
             return
+        # A webhook left over from webhook mode makes getUpdates fail with 409 forever.
+        await bot.delete_webhook(drop_pending_updates=False)
         if stop_event is None:
             await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
             return
@@ -155,44 +156,11 @@ async def _drain_updates(dispatcher: Dispatcher) -> None:
 
 
 async def _reconcile_transfers(bot: Bot, services: Services) -> set[asyncio.Task[Any]]:
-    """The transfer feature's start-up hook: payments whose outcome was unknown when the bot stopped.
-
-    Returns the background tasks the hook started (a periodic re-check, say), to be cancelled at shutdown
-    before the database closes under them.
-    """
+    """Payments whose outcome was unknown when the bot stopped are settled before polling starts; the
+    periodic re-check of `unknown` rows runs beside polling and is cancelled before the database closes."""
     try:
-        module = importlib.import_module("bot.services.transfers")
-    except ModuleNotFoundError:
-        return set()
-    hook = getattr(module, "reconcile_unresolved", None)
-    if hook is None:
-        return set()
-    before = asyncio.all_tasks()
-    available: dict[str, Any] = {
-        "bot": bot,
-        "services": services,
-        "db": services.db,
-        "qiwi": services.qiwi,
-        "sessions": services.sessions,
-        "cipher": services.cipher,
-        "settings": services.settings,
-        "i18n": services.i18n,
-        "clock": services.clock,
-        "now": services.clock(),
-    }
-    wanted = inspect.signature(hook).parameters
-    try:
-        result = hook(**{name: value for name, value in available.items() if name in wanted})
-        if inspect.isawaitable(result):
-            await result
+        await transfer_reconcile.reconcile_unresolved(bot, services.sessions, services.i18n)
     except Exception:
         # Unknown outcomes stay marked as such and are retried next start; never block start-up on them.
         log.exception("Reconciling unresolved transfers failed")
-    return {task for task in asyncio.all_tasks() - before if not task.done() and _started_by_services(task)}
-
-
-def _started_by_services(task: asyncio.Task[Any]) -> bool:
-    # Servers on the same loop (the sandbox emulator) may have started request tasks meanwhile: leave those.
-    frame = getattr(task.get_coro(), "cr_frame", None)
-    module = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return isinstance(module, str) and module.startswith("bot.services.")
+    return {transfer_reconcile.start_periodic_recheck(bot, services.sessions, services.i18n)}

@@ -63,11 +63,9 @@ from bot.services.sessions import NotLoggedIn, Session, SessionEnded
 from bot.storage.models import Transfer, TransferStatus
 
 if TYPE_CHECKING:
-    from aiogram import Bot
 
     from bot.qiwi.client import QiwiClient
     from bot.services.sessions import SessionService
-    from bot.services.transfer_reconcile import Texts
     from bot.storage.transfers import TransferRepository
 
 log = logging.getLogger(__name__)
@@ -507,18 +505,3 @@ class TransferService:
 
 
 # -- start-up ------------------------------------------------------------------------------------------
-
-
-async def reconcile_unresolved(bot: Bot, sessions: SessionService, i18n: Texts) -> list[ConfirmResult]:
-    """Start-up hook called by `bot/app.py` before polling: settle every `sending`/`unknown` transfer by its
-    own client id, message each user the final result, and start the periodic re-check of `unknown` rows
-    (it ends by itself when the database is closed). Never raises for one transfer's trouble.
-
-    Lives in `transfer_reconcile` (it talks to Telegram); imported here lazily because that module builds
-    on this one, and `bot/app.py` looks the hook up by this name.
-    """
-    from bot.services import transfer_reconcile
-
-    results = await transfer_reconcile.reconcile_unresolved(bot, sessions, i18n)
-    transfer_reconcile.start_periodic_recheck(bot, sessions, i18n)
-    return results

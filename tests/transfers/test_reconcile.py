@@ -19,8 +19,8 @@ from bot.devtools.fake_user import FakeUser
 from bot.factory import build_bot
 from bot.i18n import CatalogI18n
 from bot.sandbox.seed import RECEIVER_WALLET
-from bot.services.transfer_reconcile import recheck_unknown, start_periodic_recheck
-from bot.services.transfers import Outcome, TransferDraft, reconcile_unresolved
+from bot.services.transfer_reconcile import recheck_unknown, reconcile_unresolved, start_periodic_recheck
+from bot.services.transfers import Outcome, TransferDraft
 from bot.storage import TransferStatus
 from tests.bot.harness import make_settings
 from tests.transfers.conftest import SENDER_ID, Stack
