@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.types import User
 
 from bot.config import Settings, SettingsError
 from bot.crypto import load_cipher
@@ -100,12 +101,9 @@ async def run_bot(
 async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: asyncio.Event | None) -> None:
     background: set[asyncio.Task[Any]] = set()
     try:
-        try:
-            me = await bot.get_me()
-        except TelegramUnauthorizedError:
-            raise SettingsError(
-                "Configuration error: BOT_TOKEN is invalid: Telegram refused it; copy the token from @BotFather."
-            ) from None
+        me = await _wait_for_telegram(bot, services.settings, stop_event)
+        if me is None:
+            return
         mode = "" if services.settings.admin_ids else " in setup mode (ADMIN_IDS is empty)"
         log.info("Bot @%s (id %s) starting%s", me.username, me.id, mode)
         try:
@@ -136,6 +134,33 @@ async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: async
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await bot.session.close()
+
+
+async def _wait_for_telegram(bot: Bot, settings: Settings, stop_event: asyncio.Event | None) -> User | None:
+    """`getMe`, retried with backoff: a VPS often starts the bot before its network is up."""
+    delay = 1.0
+    while True:
+        try:
+            return await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise SettingsError(
+                "Configuration error: BOT_TOKEN is invalid: Telegram refused it; copy the token from @BotFather."
+            ) from None
+        except TelegramNetworkError as error:
+            log.warning(
+                "Telegram is not reachable at %s (%s); retrying in %.0f s",
+                settings.telegram_api_url,
+                type(error).__name__,
+                delay,
+            )
+        if stop_event is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), timeout=delay)
+            if stop_event.is_set():
+                return None
+        delay = min(delay * 2, 60.0)
 
 
 async def _stop_when_set(dp: Dispatcher, stop_event: asyncio.Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # How to fix each variable when it is missing or wrong; shown in the one-line start-up error.
 HINTS: dict[str, str] = {
-    "BOT_TOKEN": "set BOT_TOKEN to the token @BotFather gave you (in the environment or in .env)",
+    "BOT_TOKEN": "set BOT_TOKEN to the token @BotFather gave you, like 123456789:AAH... (in the environment or .env)",
     "TELEGRAM_API_URL": "an http(s) URL such as https://api.telegram.org",
     "QIWI_AUTH_URL": "an http(s) URL such as https://auth.qiwi.com",
     "QIWI_WEB_URL": "an http(s) URL such as https://qiwi.com",
@@ -92,9 +93,10 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("is empty")
-        return value
+        # aiogram refuses anything else with a traceback; BotFather tokens are `<bot id>:<secret>`.
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", value.get_secret_value().strip()):
+            raise ValueError("is not a bot token")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("webhook_secret")
     @classmethod

@@ -18,7 +18,7 @@ from .conftest import REPO_ROOT
 README = (REPO_ROOT / "README.md").read_text()
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
 RUN_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install . && QIWI_SANDBOX=1 BOT_TOKEN=<token from @BotFather> "
+    "python3 -m venv .venv && .venv/bin/pip install . && QIWI_SANDBOX=1 BOT_TOKEN=paste-your-token-from-BotFather "
     ".venv/bin/python -m bot"
 )
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest"

@@ -27,10 +27,10 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_lists_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / ".env").write_text("BOT_TOKEN=from-file\nADMIN_IDS=1, 2\n")
-    monkeypatch.setenv("BOT_TOKEN", "from-env")
+    (tmp_path / ".env").write_text("BOT_TOKEN=1:from-file\nADMIN_IDS=1, 2\n")
+    monkeypatch.setenv("BOT_TOKEN", "2:from-env")
     settings = load_settings()
-    assert settings.bot_token.get_secret_value() == "from-env"  # the real environment wins
+    assert settings.bot_token.get_secret_value() == "2:from-env"  # the real environment wins
     assert settings.admin_ids == [1, 2]
 
 
@@ -47,3 +47,11 @@ def test_invalid_values_name_the_variable_without_echoing_it(
         load_settings()
     assert name in str(caught.value)
     assert value not in str(caught.value)
+
+
+def test_a_malformed_token_is_refused_before_aiogram_sees_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "paste-your-token-from-BotFather")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "BOT_TOKEN" in str(caught.value)
+    assert "paste-your-token" not in str(caught.value)
