@@ -19,11 +19,14 @@ from aiogram.types import User
 from bot.config import Settings, SettingsError
 from bot.crypto import load_cipher
 from bot.factory import Services, build_bot, build_dispatcher
+from bot.handlers.alerts import start_alerts
+from bot.handlers.requests import start_request_sweeper
 from bot.i18n import CatalogI18n
 from bot.keyboards.menu import set_command_menu
 from bot.logging_setup import setup_logging
 from bot.qiwi.client import QiwiClient
 from bot.services import transfer_reconcile
+from bot.services.alerts import AlertPoller
 from bot.services.sessions import Clock, SessionService
 from bot.storage import Database
 from bot.timeutil import now_utc
@@ -100,6 +103,7 @@ async def run_bot(
 
 async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: asyncio.Event | None) -> None:
     background: set[asyncio.Task[Any]] = set()
+    alerts: AlertPoller | None = None
     try:
         me = await _wait_for_telegram(bot, services.settings, stop_event)
         if me is None:
@@ -111,6 +115,9 @@ async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: async
         except (TelegramAPIError, TelegramNetworkError) as error:
             log.warning("Could not set the command menu: %s", type(error).__name__)
         background = await _reconcile_transfers(bot, services)
+        # Incoming-payment alerts and money-request follow-up run beside polling (issue 7).
+        alerts = start_alerts(bot, services)
+        background.add(start_request_sweeper(bot, services, asyncio.Event()))
 
         if services.settings.webhook_url:
             from bot.webhook import run_webhook
@@ -130,6 +137,8 @@ async def _serve(bot: Bot, dp: Dispatcher, services: Services, stop_event: async
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
     finally:
+        if alerts is not None:
+            await alerts.stop()  # lets a poll in flight store the mark of an alert it already sent
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

@@ -87,7 +87,7 @@ def build_root_router(settings: Settings) -> Router:
         transfer.router,
     ]
     # Features of later issues (interface.md lists them) join here once their module exists.
-    for name in ("bot.handlers.notify", "bot.handlers.request", "bot.handlers.export"):
+    for name in ("bot.handlers.alerts", "bot.handlers.requests", "bot.handlers.export"):
         module = _optional(name)
         if module is not None:
             features.append(module.router)

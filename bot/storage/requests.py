@@ -5,6 +5,7 @@ Life of a row:
     open ──pay──▶ paying ──(linked transfer accepted)──▶ paid
       │             ╰──(transfer cancelled / failed / expired, or never linked)──▶ open
       ├──decline──▶ declined
+      ├──(could not be delivered)──▶ cancelled
       ╰──(7 days)─▶ expired
 
 The payment is an ordinary transfer row (its own exactly-once record); a request only points at it, so a
@@ -29,6 +30,7 @@ class RequestStatus(StrEnum):
     PAID = "paid"
     DECLINED = "declined"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class MoneyRequest:
     id: int
     requester_tg_id: int
     requester_wallet: str
+    requester_name: str
     payer_tg_id: int
     amount: Decimal
     comment: str
@@ -49,8 +52,8 @@ class MoneyRequest:
 
 
 _COLUMNS = (
-    "id, requester_tg_id, requester_wallet, payer_tg_id, amount, comment, status, created_at, expires_at, "
-    "updated_at, transfer_id, chat_id, message_id"
+    "id, requester_tg_id, requester_wallet, requester_name, payer_tg_id, amount, comment, status, created_at, "
+    "expires_at, updated_at, transfer_id, chat_id, message_id"
 )
 # Transfer states after which the money did not move: the request may be paid again.
 _TRANSFER_DEAD = ("failed", "cancelled", "expired")
@@ -61,6 +64,7 @@ def _request(row: sqlite3.Row) -> MoneyRequest:
         id=row["id"],
         requester_tg_id=row["requester_tg_id"],
         requester_wallet=row["requester_wallet"],
+        requester_name=row["requester_name"],
         payer_tg_id=row["payer_tg_id"],
         amount=load_amount(row["amount"]),
         comment=row["comment"],
@@ -96,16 +100,17 @@ class RequestRepository:
         comment: str,
         now: datetime,
         ttl: timedelta,
+        requester_name: str = "",
     ) -> MoneyRequest:
         stamp = dump_time(now)
         row = await self._sql.fetchone(
             f"""
-            INSERT INTO money_requests (requester_tg_id, requester_wallet, payer_tg_id, amount, comment, status,
-                                        created_at, expires_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)
+            INSERT INTO money_requests (requester_tg_id, requester_wallet, requester_name, payer_tg_id, amount,
+                                        comment, status, created_at, expires_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)
             RETURNING {_COLUMNS}
             """,
-            (requester_tg_id, requester_wallet, payer_tg_id, dump_amount(amount), comment, stamp,
+            (requester_tg_id, requester_wallet, requester_name, payer_tg_id, dump_amount(amount), comment, stamp,
              dump_time(now + ttl), stamp),
         )
         assert row is not None  # INSERT … RETURNING always yields the row
@@ -160,6 +165,24 @@ class RequestRepository:
             (stamp, request_id, payer_tg_id, stamp),
         )
         return None if row is None else _request(row)
+
+    async def cancel(self, request_id: int, now: datetime) -> bool:
+        """An open request that never reached its addressee (they blocked the bot)."""
+        changed = await self._sql.execute(
+            "UPDATE money_requests SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'open'",
+            (dump_time(now), request_id),
+        )
+        return changed == 1
+
+    async def expire(self, request_id: int, now: datetime) -> bool:
+        """This one open request, if past its week (a Pay press found it late)."""
+        stamp = dump_time(now)
+        changed = await self._sql.execute(
+            "UPDATE money_requests SET status = 'expired', updated_at = ? "
+            "WHERE id = ? AND status = 'open' AND expires_at <= ?",
+            (stamp, request_id, stamp),
+        )
+        return changed == 1
 
     async def expire_due(self, now: datetime) -> list[MoneyRequest]:
         """Open requests past their week become expired; a request being paid is left to its transfer."""

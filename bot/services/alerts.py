@@ -1,0 +1,317 @@
+"""Incoming-payment alerts: a gentle poller of each member's history (operation IN).
+
+Budget: QIWI blocks a wallet's history for about five minutes after ~100 requests a minute, and the
+member's own /history and /stats count against the same budget. So each wallet is asked at most once per
+interval (one request in the usual case: a page of 50 reaches back past the last seen payment), never twice
+at once, first polls are spread at random over one interval, and failures back off exponentially (a 423 at
+least for the five minutes the block lasts).
+
+Exactly once: payments are announced oldest first and the high-water mark (`users.last_seen_txn_id`) is
+stored right after each message is sent, so a restart resumes where the messages stopped. A crash between
+sending and storing can repeat that one message; nothing is ever skipped. The very first poll after a login
+sets the mark at the newest payment dated before the login (old payments are history, not news) and
+announces the ones that arrived since, so it may run late without losing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from html import escape
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.money import format_money
+from bot.qiwi.constants import MAX_HISTORY_ROWS, MAX_WINDOW_DAYS
+from bot.qiwi.errors import QiwiError, QiwiRateLimited
+from bot.services.history import counterparty
+from bot.services.sessions import NotLoggedIn, Session, SessionEnded
+from bot.timeutil import MSK
+
+if TYPE_CHECKING:
+    from bot.qiwi.client import QiwiClient
+    from bot.qiwi.models import Payment
+    from bot.services.sessions import SessionService
+    from bot.storage.models import User
+
+log = logging.getLogger(__name__)
+
+# How far back a poll looks when it has no better idea (after a start-up): QIWI's own window limit.
+RESUME_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
+# After a payment was seen, later polls look back from its date with this margin: a payment can become
+# visible in the history a little after the moment it is dated.
+WINDOW_MARGIN = timedelta(hours=1)
+MAX_PAGES_PER_POLL = 4
+MAX_ALERTS_PER_POLL = 10
+RATE_LIMIT_PAUSE = 300.0  # QIWI's history block lasts about five minutes
+BACKOFF_CAP = 1800.0
+STOP_GRACE = 5.0
+
+Send = Callable[[int, str], Awaitable[None]]
+
+
+class Texts(Protocol):
+    """`CatalogI18n.text(key, language, **params)` fits."""
+
+    def text(self, key: str, language: str, **params: Any) -> str: ...
+
+
+class PollResult(StrEnum):
+    SKIPPED = "skipped"  # alerts off, no session, user gone
+    SEEDED = "seeded"  # first poll after login: the mark set, nothing announced
+    OK = "ok"
+    SESSION_ENDED = "session_ended"
+    RATE_LIMITED = "rate_limited"
+    FAILED = "failed"
+
+
+@dataclass
+class _Schedule:
+    next_due: float
+    failures: int = 0
+    newest_seen: datetime | None = None  # the date of the newest payment seen, to narrow the window
+
+
+@dataclass
+class _Fetched:
+    new: list[Payment] = field(default_factory=list)
+    newest_id: int | None = None
+    newest_date: datetime | None = None
+    baseline_id: int | None = None  # first poll: the newest payment from before the login
+
+
+def alert_text(payment: Payment, language: str, texts: Texts) -> str:
+    money = payment.sum or payment.total
+    amount = format_money(money.amount, money.currency, language) if money else "?"
+    sender = counterparty(payment)
+    when = payment.date.astimezone(MSK).strftime("%d.%m %H:%M")
+    if sender:
+        text = texts.text("alerts.incoming", language, amount=amount, sender=escape(sender), time=when)
+    else:
+        text = texts.text("alerts.incoming_anonymous", language, amount=amount, time=when)
+    if payment.comment and payment.comment.strip():
+        text += "\n" + texts.text("alerts.comment", language, comment=escape(payment.comment.strip()[:200]))
+    if payment.status == "WAITING":
+        text += "\n" + texts.text("alerts.waiting", language)
+    return text
+
+
+class AlertPoller:
+    """Polls every logged-in member with alerts on; `start()` once, `await stop()` at shutdown."""
+
+    def __init__(
+        self,
+        sessions: SessionService,
+        send: Send,
+        texts: Texts,
+        *,
+        interval: float = 60.0,
+        concurrency: int = 4,
+        default_language: str = "ru",
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.db = sessions.db
+        self.send = send
+        self.texts = texts
+        self.interval = float(interval)
+        self.default_language = default_language
+        self._rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._schedules: dict[int, _Schedule] = {}
+        self._in_flight: dict[str, asyncio.Task[PollResult]] = {}  # by wallet
+        self._blocked_until: dict[str, float] = {}  # by wallet, after a 423
+        self._told_to_login: set[tuple[int, datetime | None]] = set()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- one poll ------------------------------------------------------------------------------------
+
+    async def poll_user(self, tg_id: int) -> PollResult:
+        """One look at one member's incoming payments, announcing what is new. Never raises a QiwiError."""
+        user = await self.db.users.get(tg_id)
+        if user is None or not user.notify or user.tgt_ciphertext is None or user.wallet is None:
+            return PollResult.SKIPPED
+        schedule = self._schedules.setdefault(tg_id, _Schedule(next_due=0.0))
+        mark = user.last_seen_txn_id
+        now = self.sessions.clock()
+        since = (user.session_started_at or now) if mark is None else None
+        try:
+            fetched = await self.sessions.run(
+                tg_id, lambda qiwi, s: self._fetch(qiwi, s, mark, since, schedule, now)
+            )
+        except NotLoggedIn:
+            return PollResult.SKIPPED
+        except SessionEnded:
+            await self._tell_to_login(user)
+            return PollResult.SESSION_ENDED
+        except QiwiRateLimited:
+            log.warning("alerts: history of user %s is rate-limited by QIWI; pausing", tg_id)
+            return PollResult.RATE_LIMITED
+        except QiwiError as error:
+            log.info("alerts: poll for user %s failed: %s", tg_id, type(error).__name__)
+            return PollResult.FAILED
+        if fetched.newest_date is not None:
+            schedule.newest_seen = max(schedule.newest_seen or fetched.newest_date, fetched.newest_date)
+        if mark is None:
+            await self.db.users.set_last_seen_txn(tg_id, fetched.baseline_id or 0)
+            await self._announce(user, fetched.new)
+            return PollResult.SEEDED
+        await self._announce(user, fetched.new)
+        return PollResult.OK
+
+    async def _fetch(
+        self, qiwi: QiwiClient, session: Session, mark: int | None, since: datetime | None, schedule: _Schedule,
+        now: datetime,
+    ) -> _Fetched:
+        """New payments: above the mark, or (first poll, `since` = the login) dated from the login on."""
+        end = now.astimezone(MSK).replace(microsecond=0)
+        start = end - RESUME_WINDOW
+        if schedule.newest_seen is not None and mark is not None:
+            start = max(start, schedule.newest_seen - WINDOW_MARGIN)
+        fetched = _Fetched()
+        cursor: tuple[int, datetime] | None = None
+        for _ in range(MAX_PAGES_PER_POLL):
+            page = await qiwi.history(
+                session.tgt, session.wallet, rows=MAX_HISTORY_ROWS, operation="IN", start=start, end=end,
+                next_txn_id=cursor[0] if cursor else None, next_txn_date=cursor[1] if cursor else None,
+            )
+            reached_mark = False
+            for payment in page.payments:
+                if fetched.newest_id is None or payment.txn_id > fetched.newest_id:
+                    fetched.newest_id, fetched.newest_date = payment.txn_id, payment.date
+                is_new = payment.txn_id > mark if mark is not None else since is not None and payment.date >= since
+                if is_new:
+                    fetched.new.append(payment)
+                else:
+                    reached_mark = True
+                    if mark is None and (fetched.baseline_id is None or payment.txn_id > fetched.baseline_id):
+                        fetched.baseline_id = payment.txn_id
+            if reached_mark or page.next_txn_id is None or page.next_txn_date is None or not page.payments:
+                break
+            cursor = (page.next_txn_id, page.next_txn_date)
+        return fetched
+
+    async def _announce(self, user: User, payments: list[Payment]) -> None:
+        language = user.language or self.default_language
+        fresh = sorted({p.txn_id: p for p in payments}.values(), key=lambda p: p.txn_id)
+        # The rest waits for the next poll: a burst is spread out rather than flooding the chat.
+        for payment in fresh[:MAX_ALERTS_PER_POLL]:
+            if payment.status != "ERROR":  # a failed incoming payment brought no money
+                try:
+                    await self.send(user.tg_id, alert_text(payment, language, self.texts))
+                except Exception as error:
+                    # Not marked: the next poll tries this payment again.
+                    log.warning("alerts: could not message user %s: %s", user.tg_id, type(error).__name__)
+                    return
+            await self.db.users.set_last_seen_txn(user.tg_id, payment.txn_id)
+            log.info("alerts: user %s told of incoming payment %s", user.tg_id, payment.txn_id)
+
+    async def _tell_to_login(self, user: User) -> None:
+        # The dropped ticket keeps this user out of later polls; the set guards against a repeat anyway
+        # (e.g. a second member on the same wallet's 401 arriving in the same round).
+        key = (user.tg_id, user.session_started_at)
+        if key in self._told_to_login:
+            return
+        self._told_to_login.add(key)
+        language = user.language or self.default_language
+        try:
+            await self.send(user.tg_id, self.texts.text("alerts.session_ended", language))
+        except Exception as error:
+            log.warning("alerts: could not message user %s: %s", user.tg_id, type(error).__name__)
+
+    # -- the schedule ----------------------------------------------------------------------------------
+
+    def _after(self, schedule: _Schedule, result: PollResult, wallet: str, now: float) -> None:
+        if result in (PollResult.OK, PollResult.SEEDED, PollResult.SKIPPED, PollResult.SESSION_ENDED):
+            schedule.failures = 0
+            schedule.next_due = now + self.interval * self._rng.uniform(0.9, 1.1)
+            return
+        schedule.failures += 1
+        delay = min(BACKOFF_CAP, self.interval * 2.0 ** schedule.failures)
+        if result is PollResult.RATE_LIMITED:
+            delay = max(delay, RATE_LIMIT_PAUSE)
+            self._blocked_until[wallet] = now + delay
+        schedule.next_due = now + delay * self._rng.uniform(1.0, 1.2)
+
+    def delay_for(self, tg_id: int) -> float | None:
+        """Seconds until the member's next poll (None if not scheduled); for tests and diagnostics."""
+        schedule = self._schedules.get(tg_id)
+        return None if schedule is None else schedule.next_due - asyncio.get_running_loop().time()
+
+    async def tick(self) -> None:
+        """Starts the polls that are due. The loop calls it about once a second."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        users = [u for u in await self.db.users.all_with_session() if u.notify and u.wallet]
+        present = {u.tg_id for u in users}
+        for gone in set(self._schedules) - present:
+            del self._schedules[gone]
+        for user in users:
+            assert user.wallet is not None
+            schedule = self._schedules.get(user.tg_id)
+            if schedule is None:
+                # Spread the first polls over one interval, so a restart does not poll everyone at once.
+                first = now + self.interval * self._rng.uniform(0.5, 1.5)
+                schedule = self._schedules[user.tg_id] = _Schedule(first)
+            if schedule.next_due > now or user.wallet in self._in_flight:
+                continue
+            if self._blocked_until.get(user.wallet, 0.0) > now:
+                schedule.next_due = self._blocked_until[user.wallet]
+                continue
+            self._in_flight[user.wallet] = loop.create_task(self._run_one(user.tg_id, user.wallet, schedule))
+
+    async def _run_one(self, tg_id: int, wallet: str, schedule: _Schedule) -> PollResult:
+        try:
+            async with self._slots:
+                result = await self.poll_user(tg_id)
+            self._after(schedule, result, wallet, asyncio.get_running_loop().time())
+            return result
+        except Exception:
+            log.exception("alerts: poll for user %s crashed", tg_id)
+            self._after(schedule, PollResult.FAILED, wallet, asyncio.get_running_loop().time())
+            return PollResult.FAILED
+        finally:
+            self._in_flight.pop(wallet, None)
+
+    async def wait_idle(self) -> None:
+        """Waits for the polls in flight to finish."""
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()))
+
+    async def run(self, *, tick_seconds: float = 1.0) -> None:
+        log.info("alerts: poller started (every %.0f s per member)", self.interval)
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("alerts: scheduling failed; retrying")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=tick_seconds)
+            except TimeoutError:
+                pass
+
+    def start(self, *, tick_seconds: float | None = None) -> asyncio.Task[None]:
+        if self._task is None:
+            self._stopping.clear()
+            tick = tick_seconds if tick_seconds is not None else min(1.0, self.interval / 4)
+            self._task = asyncio.create_task(self.run(tick_seconds=tick), name="alert-poller")
+        return self._task
+
+    async def stop(self) -> None:
+        """Stops scheduling, lets polls in flight finish (so a sent alert gets its mark), then cancels."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        pending = list(self._in_flight.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        log.info("alerts: poller stopped")

@@ -1,0 +1,102 @@
+"""/export: the history of a period as CSV a spreadsheet opens as it is.
+
+UTF-8 with a BOM (Excel otherwise reads Cyrillic as cp1251 garbage), ISO 8601 dates with their offset,
+amounts as plain decimals with `.`, one row per payment, every page of the period.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from bot.services.history import Period, counterparty, stats_period
+from bot.timeutil import MSK
+
+if TYPE_CHECKING:
+    from bot.qiwi.client import QiwiClient
+    from bot.qiwi.models import Payment
+    from bot.services.sessions import Session, SessionService
+
+EXPORT_PERIODS = ("month", "prev_month", "days30", "days90")
+COLUMNS = (
+    "date", "direction", "amount", "currency", "counterparty", "comment", "status", "qiwi_txn_id", "client_id",
+)
+_DIRECTIONS = {"IN": "in", "OUT": "out", "QIWI_CARD": "card"}
+# A cell starting with one of these is a formula to a spreadsheet; text from outside must not run as one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_period(name: str, now: datetime) -> Period:
+    """This month, last month, or the last 30 / 90 days (Moscow time, as QIWI counts)."""
+    if name == "days90":
+        end = now.astimezone(MSK).replace(microsecond=0)
+        return Period(name, end - timedelta(days=90), end)
+    if name not in EXPORT_PERIODS:
+        raise ValueError(f"unknown export period {name!r}")
+    return stats_period(name, now)
+
+
+def _amount(value: Decimal) -> str:
+    # "f" keeps 1E+3 from ever appearing; the sign lives in `direction`.
+    return format(abs(value), "f")
+
+
+def _text(value: str | None) -> str:
+    if not value:
+        return ""
+    value = " ".join(value.split())
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def payment_row(payment: Payment) -> list[str]:
+    money = payment.sum or payment.total
+    return [
+        payment.date.isoformat(timespec="seconds"),
+        _DIRECTIONS.get(payment.type or "", (payment.type or "").lower()),
+        _amount(money.amount) if money else "",
+        money.currency if money else "",
+        _text(counterparty(payment)),
+        _text(payment.comment),
+        payment.status or "",
+        str(payment.txn_id),
+        payment.trm_txn_id or "",
+    ]
+
+
+def write_csv(payments: Iterable[Payment]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for payment in payments:
+        writer.writerow(payment_row(payment))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    filename: str
+    content: bytes
+    rows: int
+    period: Period
+
+
+async def _collect(payments: AsyncIterable[Payment]) -> list[Payment]:
+    return [payment async for payment in payments]
+
+
+async def export_history(sessions: SessionService, tg_id: int, period_name: str) -> Export:
+    """Every payment of the period (all pages). Raises NotLoggedIn, SessionEnded or a QiwiError."""
+    period = export_period(period_name, sessions.clock())
+
+    async def fetch(qiwi: QiwiClient, session: Session) -> list[Payment]:
+        return await _collect(qiwi.iter_history(session.tgt, session.wallet, start=period.start, end=period.end))
+
+    payments = await sessions.run(tg_id, fetch)
+    start, end = period.start.astimezone(MSK), period.end.astimezone(MSK)
+    filename = f"qiwi-{start:%Y-%m-%d}_{end:%Y-%m-%d}.csv"
+    return Export(filename, write_csv(payments), len(payments), period)

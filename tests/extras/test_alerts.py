@@ -1,0 +1,237 @@
+"""Incoming-payment alerts against the emulator over loopback and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bot.crypto import TicketCipher
+from bot.i18n import CatalogI18n
+from bot.qiwi.constants import EDGE_SERVICE
+from bot.sandbox import Emulator, EmulatorServer
+from bot.sandbox.seed import EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
+from bot.services.alerts import RATE_LIMIT_PAUSE, AlertPoller, PollResult
+from tests.extras.conftest import ALICE, BOB, Stack, close_stack, open_stack
+
+
+def edge_requests(emulator: Emulator) -> int:
+    """Every edge call takes a fresh ST, so this counts history requests made against the wallet budget."""
+    return sum(1 for t in emulator.issued_tickets if t.kind == "ST" and t.service == EDGE_SERVICE)
+
+
+def poller(stack: Stack, i18n: CatalogI18n, **kwargs: object) -> AlertPoller:
+    return AlertPoller(stack.sessions, stack.send, i18n, rng=random.Random(7), **kwargs)  # type: ignore[arg-type]
+
+
+def arrive(stack: Stack, amount: str, comment: str = "", wallet: str = MAIN_WALLET) -> None:
+    stack.emulator.add_incoming(wallet, Decimal(amount), "79261234567", comment)
+    stack.emulator.clock.advance(timedelta(seconds=5))
+
+
+async def test_first_poll_after_login_sets_the_mark_without_announcing(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n)
+    assert await alerts.poll_user(ALICE) is PollResult.SEEDED
+    user = await stack.db.users.get(ALICE)
+    assert user is not None and user.last_seen_txn_id is not None and user.last_seen_txn_id > 0
+    assert stack.sent == []  # the seeded wallet has months of incoming payments: none is news
+
+
+async def test_a_payment_after_login_but_before_the_first_poll_is_announced(stack: Stack, i18n: CatalogI18n) -> None:
+    stack.emulator.clock.advance(timedelta(seconds=2))
+    await stack.login()
+    stack.emulator.clock.advance(timedelta(seconds=2))
+    arrive(stack, "77.70")
+    alerts = poller(stack, i18n)
+    assert await alerts.poll_user(ALICE) is PollResult.SEEDED
+    assert len(stack.sent) == 1 and "77,70" in stack.sent[0][1]
+    assert await alerts.poll_user(ALICE) is PollResult.OK
+    assert len(stack.sent) == 1
+
+
+async def test_a_wallet_with_no_payments_is_seeded_then_announces_the_first(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login(wallet=EMPTY_WALLET)
+    alerts = poller(stack, i18n)
+    assert await alerts.poll_user(ALICE) is PollResult.SEEDED
+    arrive(stack, "10", wallet=EMPTY_WALLET)
+    assert await alerts.poll_user(ALICE) is PollResult.OK
+    assert len(stack.sent) == 1 and "10" in stack.sent[0][1]
+
+
+async def test_new_incoming_payments_are_announced_once_each_oldest_first(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n)
+    await alerts.poll_user(ALICE)
+    arrive(stack, "150.50", "за обед <b>")
+    arrive(stack, "1000")
+    assert await alerts.poll_user(ALICE) is PollResult.OK
+    assert [tg for tg, _ in stack.sent] == [ALICE, ALICE]
+    first, second = (text for _, text in stack.sent)
+    assert "150,50" in first and "за обед &lt;b&gt;" in first  # Russian formatting, comment HTML-escaped
+    assert "1 000" in second.replace("\xa0", " ")
+    assert await alerts.poll_user(ALICE) is PollResult.OK
+    assert len(stack.sent) == 2  # nothing twice
+
+
+async def test_nothing_missed_or_repeated_across_a_restart(
+    emulator: Emulator, qiwi_server: EmulatorServer, tmp_path: Path, cipher: TicketCipher, i18n: CatalogI18n
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    first = await open_stack(emulator, qiwi_server, path, cipher)
+    await first.login()
+    alerts = poller(first, i18n)
+    await alerts.poll_user(ALICE)
+    arrive(first, "11")
+    await alerts.poll_user(ALICE)
+    assert len(first.sent) == 1
+    await close_stack(first)
+
+    arrive(first, "22")  # arrives while the bot is down
+    arrive(first, "33")
+    second = await open_stack(emulator, qiwi_server, path, cipher)
+    try:
+        restarted = poller(second, i18n)
+        assert await restarted.poll_user(ALICE) is PollResult.OK
+        texts = [text for _, text in second.sent]
+        assert len(texts) == 2 and "22" in texts[0] and "33" in texts[1]
+        assert await restarted.poll_user(ALICE) is PollResult.OK
+        assert len(second.sent) == 2
+    finally:
+        await close_stack(second)
+
+
+async def test_a_failed_message_is_retried_and_earlier_ones_are_not_repeated(
+    stack: Stack, i18n: CatalogI18n
+) -> None:
+    await stack.login()
+    delivered: list[str] = []
+    failures = iter([False, True])  # the second message fails once
+
+    async def flaky_send(tg_id: int, text: str) -> None:
+        if next(failures, False):
+            raise ConnectionError("telegram is down")
+        delivered.append(text)
+
+    alerts = AlertPoller(stack.sessions, flaky_send, i18n, rng=random.Random(1))
+    await alerts.poll_user(ALICE)
+    arrive(stack, "1")
+    arrive(stack, "2")
+    await alerts.poll_user(ALICE)
+    assert len(delivered) == 1
+    await alerts.poll_user(ALICE)
+    assert len(delivered) == 2 and "1" in delivered[0] and "2" in delivered[1]
+
+
+async def test_no_alerts_when_turned_off_logged_out_or_removed(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n)
+    await alerts.poll_user(ALICE)
+    arrive(stack, "5")
+    await stack.db.users.set_notify(ALICE, False)
+    before = edge_requests(stack.emulator)
+    assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
+    assert edge_requests(stack.emulator) == before  # not even asked
+    await stack.db.users.set_notify(ALICE, True)
+    await stack.sessions.logout(ALICE)
+    assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
+    await stack.db.users.remove(ALICE)
+    assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
+    assert stack.sent == []
+
+
+async def test_a_dead_session_gets_one_login_message_not_one_a_minute(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n, interval=0.05)
+    await alerts.poll_user(ALICE)
+    stack.emulator.revoke_tgts(MAIN_WALLET)
+    assert await alerts.poll_user(ALICE) is PollResult.SESSION_ENDED
+    assert len(stack.sent) == 1 and "/login" in stack.sent[0][1]
+    for _ in range(3):  # the scheduler keeps running; the member is no longer polled
+        await alerts.tick()
+        await asyncio.sleep(0.06)
+    assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
+    assert len(stack.sent) == 1
+
+
+async def test_423_backs_off_for_the_block_and_then_resumes(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n, interval=0.05)
+    await alerts.poll_user(ALICE)
+    stack.emulator.faults.inject("history", "status", status=423)
+    await alerts.tick()  # polls at once: ALICE's schedule exists since the direct poll above
+    await alerts.wait_idle()
+    delay = alerts.delay_for(ALICE)
+    assert delay is not None and delay >= RATE_LIMIT_PAUSE - 1
+    before = edge_requests(stack.emulator)
+    for _ in range(3):
+        await alerts.tick()
+        await asyncio.sleep(0.02)
+    assert edge_requests(stack.emulator) == before  # nothing sent while blocked
+    arrive(stack, "7")
+    assert await alerts.poll_user(ALICE) is PollResult.OK  # the fault is gone: a direct poll works again
+    assert len(stack.sent) == 1
+
+
+async def test_errors_back_off_exponentially(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login()
+    alerts = poller(stack, i18n, interval=0.05)
+    await alerts.poll_user(ALICE)
+    stack.emulator.faults.inject("history", "status", status=500, times=None)
+    delays = []
+    for _ in range(3):
+        await alerts.tick()
+        await alerts.wait_idle()
+        schedule_delay = alerts.delay_for(ALICE)
+        assert schedule_delay is not None
+        delays.append(schedule_delay)
+        # Make it due again at once, to watch the next failure's delay grow.
+        alerts._schedules[ALICE].next_due = 0.0
+    assert delays[0] < delays[1] < delays[2]
+    stack.emulator.faults.clear()
+
+
+async def test_the_loop_polls_spread_one_request_per_wallet_and_stops_cleanly(
+    stack: Stack, i18n: CatalogI18n
+) -> None:
+    await stack.login(ALICE, MAIN_WALLET)
+    await stack.login(BOB, RECEIVER_WALLET)
+    alerts = poller(stack, i18n, interval=0.3)
+    alerts.start(tick_seconds=0.02)
+    try:
+        for _ in range(100):
+            users = [await stack.db.users.get(t) for t in (ALICE, BOB)]
+            if all(u is not None and u.last_seen_txn_id is not None for u in users):
+                break
+            await asyncio.sleep(0.02)
+        arrive(stack, "42")
+        arrive(stack, "43", wallet=RECEIVER_WALLET)
+        for _ in range(100):
+            if len(stack.sent) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(tg for tg, _ in stack.sent) == [ALICE, BOB]
+        # About one request per member per interval: over ~0.6 s at most a handful, never a flood.
+        before = edge_requests(stack.emulator)
+        await asyncio.sleep(0.6)
+        assert edge_requests(stack.emulator) - before <= 2 * 4
+    finally:
+        await asyncio.wait_for(alerts.stop(), 3)
+    after_stop = edge_requests(stack.emulator)
+    await asyncio.sleep(0.4)
+    assert edge_requests(stack.emulator) == after_stop  # stopped means stopped
+
+
+async def test_two_members_on_one_wallet_never_poll_it_at_the_same_time(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login(ALICE, MAIN_WALLET)
+    await stack.login(BOB, MAIN_WALLET)
+    alerts = poller(stack, i18n, interval=0.01)
+    stack.emulator.faults.inject("history", "latency", delay=0.3, times=None)
+    await alerts.tick()
+    await asyncio.sleep(0.05)
+    await alerts.tick()
+    assert len(alerts._in_flight) == 1
+    await alerts.stop()
+    stack.emulator.faults.clear()
