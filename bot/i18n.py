@@ -96,4 +96,9 @@ class UserLanguageMiddleware(I18nMiddleware):
         user = data.get("user")
         stored = getattr(user, "language", None)
         telegram_user: User | None = data.get("event_from_user")
-        return pick_language(stored, telegram_user.language_code if telegram_user else None)
+        language = pick_language(stored, telegram_user.language_code if telegram_user else None)
+        if user is not None and stored is None and "db" in data:
+            # Alerts, request notices and payment outcomes found at start-up are sent outside any update:
+            # they need the language kept, not derived from an update that isn't there.
+            await data["db"].users.set_language(user.tg_id, language)
+        return language

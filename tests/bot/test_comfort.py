@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from bot.callbacks import HistoryPage, StatsPeriod
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET
 from tests.bot.harness import ADMIN_ID, BotFactory, RunningBot, ask, login
@@ -10,7 +12,10 @@ from tests.bot.harness import ADMIN_ID, BotFactory, RunningBot, ask, login
 async def test_help_cancel_and_unknown_input(running_bot: RunningBot) -> None:
     user = running_bot.user(ADMIN_ID)
     help_text = await ask(user, "/help", "Commands")
-    for command in ("/login", "/logout", "/balance", "/history", "/stats", "/transfer", "/language", "/cancel"):
+    for command in (
+        "/login", "/logout", "/balance", "/history", "/stats", "/transfer", "/request", "/export", "/notify",
+        "/language", "/cancel",
+    ):
         assert command in help_text
     assert "/invite" in help_text  # an admin sees the admin commands too
     assert "nothing to cancel" in await ask(user, "/cancel", "cancel")
@@ -59,6 +64,15 @@ async def test_language_switch_and_defaults(running_bot: RunningBot) -> None:
     assert "Поступления" in stats
     other = running_bot.user(ADMIN_ID + 1, language_code="de")
     assert "закрытый бот" in await ask(other, "/start", "бот")
+
+
+async def test_first_contact_keeps_the_telegram_language_for_messages_sent_later(running_bot: RunningBot) -> None:
+    # Alerts and start-up payment outcomes have no update to take a language from: it must be stored.
+    english = running_bot.user(ADMIN_ID, language_code="en-GB")
+    await ask(english, "/help", "Commands")
+    with sqlite3.connect(running_bot.database_path) as reader:
+        [(language,)] = reader.execute("SELECT language FROM users WHERE tg_id = ?", (ADMIN_ID,)).fetchall()
+    assert language == "en"
 
 
 async def test_command_menu_in_both_languages(running_bot: RunningBot) -> None:
