@@ -118,7 +118,7 @@ class AlertPoller:
         self.db = sessions.db
         self.send = send
         self.texts = texts
-        self.interval = float(interval)
+        self.interval = interval  # seconds, not money
         self.default_language = default_language
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)

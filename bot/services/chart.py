@@ -117,18 +117,17 @@ def _font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool
 
 
 def _short(amount: Decimal) -> str:
-    value = float(amount)  # axis labels only; the totals in the message text stay exact
-    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if abs(value) >= limit:
-            text = f"{value / limit:.1f}".rstrip("0").rstrip(".")
+    for limit, suffix in ((Decimal(1_000_000), "M"), (Decimal(1_000), "k")):
+        if abs(amount) >= limit:
+            text = f"{(amount / limit).quantize(Decimal('0.1')):f}".rstrip("0").rstrip(".")
             return text + suffix
-    return f"{value:.0f}"
+    return f"{amount.quantize(Decimal(1)):f}"
 
 
-def _nice_step(peak: float) -> float:
+def _nice_step(peak: Decimal) -> Decimal:
     raw = peak / 4
-    magnitude = float(10 ** max(0, len(str(int(raw))) - 1))
-    for multiple in (1.0, 2.0, 2.5, 5.0, 10.0):
+    magnitude = Decimal(10) ** max(0, len(str(int(raw))) - 1)
+    for multiple in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
         if raw <= multiple * magnitude:
             return multiple * magnitude
     return 10 * magnitude
@@ -155,7 +154,12 @@ def render_png(
         title, in_label, out_label = plain or "QIWI", "IN", "OUT"
 
     left, right, top, bottom = int(width * 0.1), width - 24, int(height * 0.17), height - int(height * 0.12)
-    draw.text((left, 16), title, fill=INK, font=big)
+    title_size = max(14, height // 17)
+    while title_size > 14 and draw.textlength(title, font=big) > width - 32:
+        # Long periods and Russian titles must still fit on a phone screen, not be cut at the edge.
+        title_size -= 2
+        big, _ = _font(title_size)
+    draw.text((16, 16), title, fill=INK, font=big)
     # Legend, top right: a colour square and its word for each side.
     x = right
     for label, colour in ((out_label, OUT_COLOUR), (in_label, IN_COLOUR)):
@@ -166,15 +170,15 @@ def render_png(
         draw.rectangle((x, top - 36, x + 20, top - 16), fill=colour)
         x -= 30
 
-    peak = max([float(b.incoming) for b in buckets] + [float(b.outgoing) for b in buckets] + [0.0])
-    step = _nice_step(peak) if peak > 0 else 1.0
-    axis_max = step * max(1, -(-peak // step))
+    peak = max([b.incoming for b in buckets] + [b.outgoing for b in buckets] + [Decimal(0)])
+    step = _nice_step(peak) if peak > 0 else Decimal(1)
+    axis_max = step * max(Decimal(1), -(-peak // step))
     plot_height = bottom - top
     ticks = int(axis_max // step)
     for i in range(ticks + 1):
-        y = bottom - plot_height * (i * step) / axis_max
+        y = bottom - int(plot_height * (i * step) / axis_max)
         draw.line((left, y, right, y), fill=GRID, width=2)
-        label = _short(Decimal(str(i * step)))
+        label = _short(i * step)
         box = draw.textbbox((0, 0), label, font=small)
         draw.text((left - 10 - (box[2] - box[0]), y - (box[3] - box[1]) / 2 - box[1]), label, fill=INK, font=small)
     draw.line((left, bottom, right, bottom), fill=INK, width=2)
@@ -187,7 +191,7 @@ def render_png(
         x0 = left + index * slot + (slot - 2 * bar) / 2
         for offset, value, colour in ((0.0, bucket.incoming, IN_COLOUR), (bar, bucket.outgoing, OUT_COLOUR)):
             if value > 0:
-                y = bottom - plot_height * float(value) / axis_max
+                y = bottom - int(plot_height * value / axis_max)
                 draw.rectangle((x0 + offset, y, x0 + offset + bar - 1, bottom - 1), fill=colour)
         if index % label_every == 0:
             label = bucket.start.strftime("%d.%m")
