@@ -28,6 +28,7 @@ from bot.qiwi.client import QiwiClient
 from bot.services import transfer_reconcile
 from bot.services.alerts import AlertPoller
 from bot.services.sessions import Clock, SessionService
+from bot.services.transfers import TransferService
 from bot.storage import Database
 from bot.timeutil import now_utc
 
@@ -77,12 +78,14 @@ async def run_bot(
         cipher = load_cipher(settings)
         qiwi = QiwiClient.create(auth_url, web_url, edge_url, timeout=qiwi_timeout, read_retries=qiwi_retries)
         now: Clock = clock or now_utc
+        sessions = SessionService(db, cipher, qiwi, now)
         services = Services(
             settings=settings,
             db=db,
             cipher=cipher,
             qiwi=qiwi,
-            sessions=SessionService(db, cipher, qiwi, now),
+            sessions=sessions,
+            transfers=TransferService(sessions, limit=settings.transfer_limit),
             clock=now,
             i18n=CatalogI18n(),
             demo_wallets=demo_wallets,

@@ -22,6 +22,7 @@ from bot.middlewares.typing import TypingMiddleware
 from bot.middlewares.update_log import UpdateLogMiddleware
 from bot.middlewares.user import UserMiddleware
 from bot.services.sessions import Clock, SessionService
+from bot.services.transfers import TransferService
 from bot.storage.fsm import SQLiteStorage
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Services:
     sessions: SessionService
     clock: Clock
     i18n: CatalogI18n
+    transfers: TransferService
     demo_wallets: Sequence[DemoWallet] = field(default_factory=tuple)
 
 
@@ -69,6 +71,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         cipher=services.cipher,
         qiwi=services.qiwi,
         sessions=services.sessions,
+        transfers=services.transfers,
         clock=services.clock,
         demo_wallets=tuple(services.demo_wallets),
     )

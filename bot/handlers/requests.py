@@ -320,7 +320,7 @@ _FINAL_STATUS = {
 @router.callback_query(RequestAction.filter(F.action == "pay"))
 async def pay_pressed(
     callback: CallbackQuery, callback_data: RequestAction, state: FSMContext, db: Database,
-    sessions: SessionService, i18n: I18n, settings: Settings, transfers: TransferService | None = None,
+    sessions: SessionService, i18n: I18n, transfers: TransferService,
 ) -> None:
     message = callback.message
     if not isinstance(message, Message) or callback.bot is None:
@@ -339,15 +339,14 @@ async def pay_pressed(
     request = start.request
     await callback.answer()
     await leave_dialog(state, sessions, tg_id, callback.bot)
-    transfer_service = transfers or TransferService(sessions, limit=settings.transfer_limit)
     try:
-        await show_summary(message, state, transfer_service, tg_id, transfer_draft(request), i18n.current_locale)
+        await show_summary(message, state, transfers, tg_id, transfer_draft(request), i18n.current_locale)
     except BaseException:
         # NotLoggedIn (the middleware replies) or anything else: the request must not stay half-claimed.
         await asyncio.shield(service.abandon(request.id))
         raise
     transfer_id = (await state.get_data()).get("transfer_id")
-    transfer = await transfer_service.get(transfer_id) if isinstance(transfer_id, int) else None
+    transfer = await transfers.get(transfer_id) if isinstance(transfer_id, int) else None
     opened = (
         await state.get_state() == TransferDialog.confirm.state
         and transfer is not None and transfer.tg_id == tg_id and transfer.recipient == request.requester_wallet

@@ -22,7 +22,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TransferAction
-from bot.config import Settings
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.phone import mask_phone
 from bot.services.sessions import NotLoggedIn, SessionService
@@ -65,16 +64,6 @@ class DialogData:
             amount=Decimal(amount) if isinstance(amount, str) else None,
             transfer_id=transfer_id if isinstance(transfer_id, int) else None,
         )
-
-
-def _service(sessions: SessionService, settings: Settings | None, transfers: TransferService | None) -> TransferService:
-    """The shared service when the dispatcher carries one, else one over the member's sessions (it is
-    stateless: every decision is made in the database)."""
-    if transfers is not None:
-        return transfers
-    if settings is None:
-        return TransferService(sessions)
-    return TransferService(sessions, limit=settings.transfer_limit)
 
 
 def _tr(key: str) -> str:
@@ -159,12 +148,11 @@ async def transfer_command(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
     assert message.from_user is not None
     tg_id = message.from_user.id
-    service = _service(sessions, settings, transfers)
+    service = transfers
     try:
         sender = await service.sender_wallet(tg_id)
     except NotLoggedIn:
@@ -194,11 +182,10 @@ async def recipient_step(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
     assert message.from_user is not None
-    service = _service(sessions, settings, transfers)
+    service = transfers
     try:
         sender = await service.sender_wallet(message.from_user.id)
         recipient = parse_recipient(message.text or "", sender=sender)
@@ -222,10 +209,9 @@ async def amount_step(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
-    service = _service(sessions, settings, transfers)
+    service = transfers
     try:
         amount = parse_transfer_amount(message.text or "", limit=service.limit)
     except DraftProblem as problem:
@@ -260,11 +246,10 @@ async def comment_step(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
     assert message.from_user is not None
-    service = _service(sessions, settings, transfers)
+    service = transfers
     try:
         comment = parse_comment(message.text or "")
     except DraftProblem as problem:
@@ -286,8 +271,7 @@ async def skip_comment(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
     await _answer(callback)
     message = callback.message
@@ -297,7 +281,7 @@ async def skip_comment(
         await _edit(callback, _("transfer.stale"))
         return
     await _edit(callback, _("transfer.ask_comment.skipped"))
-    service = _service(sessions, settings, transfers)
+    service = transfers
     await _finish_with_comment(message, state, service, callback.from_user.id, "", i18n.current_locale)
 
 
@@ -308,10 +292,9 @@ async def cancel_button(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
-    service = _service(sessions, settings, transfers)
+    service = transfers
     result = await service.cancel(callback_data.transfer_id, callback.from_user.id)
     text = outcome_text(_tr, i18n.current_locale, result)
     if result.outcome != Outcome.CANCELLED:
@@ -330,10 +313,9 @@ async def confirm_button(
     state: FSMContext,
     sessions: SessionService,
     i18n: I18n,
-    settings: Settings | None = None,
-    transfers: TransferService | None = None,
+    transfers: TransferService,
 ) -> None:
-    service = _service(sessions, settings, transfers)
+    service = transfers
     language = i18n.current_locale
     answered = False
 
@@ -418,4 +400,4 @@ async def cancel_transfer_dialog(
     current = await state.get_state()
     if current is None or not current.startswith(TransferDialog.__name__):
         return False
-    return await _cancel_open_summary(state, TransferService(sessions), tg_id, bot)
+    return await _cancel_open_summary(state, TransferService(sessions), tg_id, bot)  # only cancels: no limit needed
