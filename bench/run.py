@@ -1,0 +1,235 @@
+"""`python -m bench`: the bot as a process against the QIWI emulator and the fake Bot API, measured.
+
+Scenarios (see bench/README.md): one member sequentially; a /balance loop for CPU per command; 10, 100 and
+500 members at once; then a second bot over a database of 5,000 stored members with sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.conversation import Member, Sample
+from bench.floors import FLOORS
+from bench.report import ScenarioResult, latency_table, summarize
+from bench.stand import BenchStand
+from bench.targets import target_lines
+
+ADMIN_ID = 1  # someone must be admin, or the bot starts in setup mode; the admin never writes
+FIRST_MEMBER = 100_000
+RESULTS = Path(__file__).with_name("RESULTS.md")
+IDLE_WINDOW = 10.0
+# Proposed fixes measured without editing the bot: name -> module run instead of `bot`.
+EXPERIMENTS = ("response-types", "png", "aiohttp-transport")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add = parser.add_argument
+    add("--latency", type=float, default=0.05, help="QIWI latency per request, seconds (0.05)")
+    add("--rounds", type=int, default=15,
+        help="rounds of the 1-user scenario (15: QIWI allows ~100 history reads a minute per wallet)")
+    add("--balance-loop", type=int, default=100, help="/balance commands for CPU per command (100)")
+    add("--users", type=int, nargs="*", default=[10, 100, 500], help="concurrent groups (10 100 500)")
+    add("--think", type=float, default=10.0,
+        help="mean pause (s) before each command in the paced scenario of --stored-active users (10; 0: skip)")
+    add("--stored", type=int, default=5000, help="stored members of the second bot (5000; 0: skip it)")
+    add("--stored-active", type=int, default=100, help="of them, how many act at once (100)")
+    add("--idle", type=float, default=100.0, help="seconds the second bot is left idle first (100)")
+    add("--profile", type=Path,
+        help="profile the first bot: FILE.prof with cProfile (python -m pstats), other names pyinstrument text")
+    add("--py-spy", type=Path, dest="py_spy",
+        help="sample the first bot with py-spy (on-CPU stacks, collapsed format) into this file")
+    add("--experiment", help=f"run the bot with proposed fixes applied (bench/experiments.py): a comma-separated "
+        f"list of {', '.join(EXPERIMENTS)}")
+    add("--write", action="store_true", help=f"write the tables into {RESULTS.name}")
+    return parser.parse_args(argv)
+
+
+async def measure(
+    name: str, stand: BenchStand, members: list[Member], action: Callable[[Member], Awaitable[None]],
+    *, commands_of: Callable[[list[Sample]], int] = len,
+) -> ScenarioResult:
+    """Runs `action` for every member at once; latency per command, throughput, CPU and memory of the bot."""
+    marks = [len(member.samples) for member in members]
+    before = stand.sample()
+    started = time.monotonic()
+    await asyncio.gather(*(action(member) for member in members))
+    wall = time.monotonic() - started
+    await stand.settle()
+    after = stand.sample()
+    samples = [sample for member, mark in zip(members, marks, strict=True) for sample in member.samples[mark:]]
+    return ScenarioResult(
+        name, len(members), summarize(samples, stand.latency), commands_of(samples), wall,
+        after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes,
+    )
+
+
+def rounds(count: int, think: float = 0.0) -> Callable[[Member], Awaitable[None]]:
+    async def run(member: Member) -> None:
+        for _ in range(count):
+            await member.round(think)
+
+    return run
+
+
+async def main_bot(args: argparse.Namespace, folder: Path, results: list[ScenarioResult],
+                   facts: dict[str, str], numbers: dict[str, float]) -> None:
+    async with BenchStand(folder, latency=args.latency, profile=args.profile, module=_module(args),
+                          py_spy=args.py_spy) as stand:
+        total = 1 + sum(args.users)
+        phones = stand.add_wallets(total)
+        ids = await stand.store_members(FIRST_MEMBER, phones, logged_in=False)
+        facts["start-up, database with members only"] = f"{await stand.start_bot([ADMIN_ID]):.2f} s"
+        facts["RSS after start-up"] = f"{stand.sample().rss_bytes / 2**20:.0f} MB"
+        members = [Member(stand.telegram, tg_id, phone) for tg_id, phone in zip(ids, phones, strict=True)]
+
+        solo = members[0]
+        await solo.login()
+        print("1 user, sequential ...", file=sys.stderr)
+        results.append(await measure(f"1 user, sequential ({args.rounds} rounds)", stand, [solo],
+                                     rounds(args.rounds)))
+        print("/balance loop ...", file=sys.stderr)
+        loop = await measure(f"1 user, {args.balance_loop} × /balance (CPU per /balance)", stand, [solo],
+                             lambda member: member.balances(args.balance_loop))
+        results.append(loop)
+        facts["CPU per /balance"] = f"{loop.cpu_ms_per_command:.1f} ms"
+        numbers["cpu_per_balance_ms"] = loop.cpu_ms_per_command
+
+        offset = 1
+        for count in args.users:
+            group = members[offset:offset + count]
+            offset += count
+            print(f"{count} users: logging in ...", file=sys.stderr)
+            login = await measure(f"{count} users log in at once", stand, group, Member.login)
+            print(f"{count} users: one round each ...", file=sys.stderr)
+            result = await measure(f"{count} concurrent users, one round each", stand, group, rounds(1))
+            result.notes.append(
+                f"log-in before it: {login.commands} updates in {login.wall_seconds:.1f} s; password step "
+                f"median {_ms(login, 'login: password')} ms"
+            )
+            results.append(result)
+        if args.think > 0:
+            # The same number of members as the busiest target, but at a human pace: a second round each.
+            paced = [member for member in members[1:] if member.confirms][:args.stored_active]  # logged in
+            if paced:
+                print(f"{len(paced)} users, pauses of ~{args.think:g} s ...", file=sys.stderr)
+                results.append(await measure(
+                    f"{len(paced)} users at once, pausing ~{args.think:g} s before each command", stand, paced,
+                    rounds(1, args.think),
+                ))
+        facts["bot peak RSS after the concurrent scenarios"] = f"{stand.sample().peak_rss_bytes / 2**20:.0f} MB"
+        ledger = len(stand.emulator.ledger)
+        confirms = sum(member.confirms for member in members)
+        facts["payments in the emulator's ledger / confirms pressed"] = f"{ledger} / {confirms}"
+        await stand.stop_bot()
+
+
+def _module(args: argparse.Namespace) -> list[str]:
+    if not args.experiment:
+        return ["bot"]
+    unknown = set(args.experiment.split(",")) - set(EXPERIMENTS)
+    if unknown:
+        raise SystemExit(f"unknown experiment(s): {', '.join(sorted(unknown))}")
+    return ["bench.experiments", args.experiment]
+
+
+def _ms(result: ScenarioResult, command: str) -> str:
+    found = [item for item in result.stats if item.command == command]
+    return f"{found[0].median * 1000:.0f}" if found else "–"
+
+
+async def stored_bot(args: argparse.Namespace, folder: Path, results: list[ScenarioResult],
+                     facts: dict[str, str], numbers: dict[str, float]) -> None:
+    async with BenchStand(folder, latency=args.latency, module=_module(args)) as stand:
+        phones = stand.add_wallets(args.stored, with_history=args.stored_active)
+        print(f"storing {args.stored} members with sessions ...", file=sys.stderr)
+        ids = await stand.store_members(FIRST_MEMBER, phones, logged_in=True)
+        startup = await stand.start_bot([ADMIN_ID])
+        facts[f"start-up, {args.stored} stored members with sessions"] = f"{startup:.2f} s"
+        numbers["stored"] = args.stored
+        numbers["stored_start_rss_mb"] = stand.sample().rss_bytes / 2**20
+        facts[f"RSS after start-up with {args.stored} stored members"] = f"{numbers['stored_start_rss_mb']:.0f} MB"
+        # Nobody writes: whatever CPU the bot spends now is background work over the stored members (the
+        # incoming-payment alerts poll every member's history once per NOTIFY_INTERVAL, first polls spread
+        # over 30-90 s after start-up). Measured in windows, since it changes as the first polls come due.
+        windows = []
+        for _ in range(max(1, round(args.idle / IDLE_WINDOW))):
+            before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
+            await asyncio.sleep(IDLE_WINDOW)
+            elapsed = time.monotonic() - started
+            cpu = (stand.sample().cpu_seconds - before.cpu_seconds) / elapsed
+            windows.append(f"{cpu * 100:.0f} % ({(len(stand.emulator.issued_tickets) - tickets) / elapsed:.0f} ST/s)")
+        facts[f"bot CPU while idle with {args.stored} stored members, per {IDLE_WINDOW:g} s after start-up"] = (
+            ", ".join(windows)
+        )
+        active = [Member(stand.telegram, tg_id, phone)
+                  for tg_id, phone in list(zip(ids, phones, strict=True))[:args.stored_active]]
+        print(f"{len(active)} of {args.stored} stored members at once ...", file=sys.stderr)
+        results.append(await measure(f"{len(active)} concurrent users among {args.stored} stored", stand, active,
+                                     rounds(1)))
+        await asyncio.sleep(2.0)  # anything the bot does in the background over all stored members
+        peak = stand.sample().peak_rss_bytes
+        facts[f"bot peak RSS with {args.stored} stored members"] = f"{peak / 2**20:.0f} MB"
+        numbers["stored_peak_rss_mb"] = peak / 2**20
+        await stand.stop_bot()
+
+
+def markdown(args: argparse.Namespace, argv: Sequence[str], results: list[ScenarioResult],
+             facts: dict[str, str], numbers: dict[str, float], load: tuple[float, float, float]) -> str:
+    command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Reproduce: `{command}` (from the repository root, in the project's virtualenv).",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU(s), load average before the "
+        f"run {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (the machine is shared), Python "
+        f"{platform.python_version()}. QIWI latency {args.latency * 1000:.0f} ms per request (emulator, "
+        "in the benchmark's process with the fake Bot API); times run from the getUpdates answer that "
+        "delivers an update to the bot's last Bot API call for it. Floor = QIWI round trips the protocol "
+        "makes unavoidable × latency (see bench/floors.py for the derivation).",
+        "",
+        "| fact | value |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {name} | {value} |" for name, value in facts.items()]
+    lines += ["", *target_lines(results, numbers), "", "## Scenarios"]
+    for result in results:
+        lines += ["", *latency_table(result)]
+    lines += ["", "## Floors", "", "| command | QIWI round trips |", "| --- | ---: |"]
+    lines += [f"| {command} | {trips} |" for command, trips in FLOORS.items()]
+    return "\n".join(lines) + "\n"
+
+
+async def run(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(arguments)
+    load = os.getloadavg()
+    results: list[ScenarioResult] = []
+    facts: dict[str, str] = {}
+    numbers: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        await main_bot(args, Path(tmp) / "main", results, facts, numbers)
+        if args.stored:
+            await stored_bot(args, Path(tmp) / "stored", results, facts, numbers)
+    text = markdown(args, [a for a in arguments if a != "--write"], results, facts, numbers, load)
+    print(text)
+    if args.write:
+        RESULTS.write_text(text)
+    if args.profile:
+        print(f"profile of the first bot: {args.profile}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return asyncio.run(run(argv))
