@@ -47,8 +47,6 @@ async def run_bot(
     *,
     stop_event: asyncio.Event | None = None,
     clock: Clock | None = None,
-    qiwi_timeout: float = 15.0,
-    qiwi_retries: int = 3,
     configure_logging: bool = True,
     log_stream: TextIO | None = None,
 ) -> None:
@@ -76,7 +74,9 @@ async def run_bot(
     try:
         db = await Database.open(settings.database_path)
         cipher = load_cipher(settings)
-        qiwi = QiwiClient.create(auth_url, web_url, edge_url, timeout=qiwi_timeout, read_retries=qiwi_retries)
+        qiwi = QiwiClient.create(
+            auth_url, web_url, edge_url, timeout=settings.qiwi_timeout, read_retries=settings.qiwi_retries
+        )
         now: Clock = clock or now_utc
         sessions = SessionService(db, cipher, qiwi, now)
         services = Services(

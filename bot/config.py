@@ -25,6 +25,8 @@ HINTS: dict[str, str] = {
     "LOG_FORMAT": "text or json",
     "NOTIFY_INTERVAL": "a whole number of seconds, at least 10",
     "QIWI_SANDBOX": "0 or 1",
+    "QIWI_TIMEOUT": "seconds to wait for one QIWI answer, between 1 and 120",
+    "QIWI_RETRIES": "extra tries for a failed QIWI read, between 0 and 5",
     "TRANSFER_LIMIT": "a positive amount in rubles, e.g. 99999",
     "WEBHOOK_URL": "the public https URL Telegram should post updates to",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     notify_interval: int = Field(60, ge=10, alias="NOTIFY_INTERVAL")
     qiwi_sandbox: bool = Field(False, alias="QIWI_SANDBOX")
+    qiwi_timeout: float = Field(10.0, ge=1, le=120, alias="QIWI_TIMEOUT")
+    qiwi_retries: int = Field(2, ge=0, le=5, alias="QIWI_RETRIES")
     transfer_limit: Decimal = Field(Decimal("99999"), gt=0, alias="TRANSFER_LIMIT")
     webhook_url: str | None = Field(None, alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WEBHOOK_SECRET")

@@ -46,6 +46,7 @@ RESUME_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
 # visible in the history a little after the moment it is dated.
 WINDOW_MARGIN = timedelta(hours=1)
 MAX_PAGES_PER_POLL = 4
+ROSTER_REFRESH = 10.0  # seconds between re-reads of the logged-in members
 MAX_ALERTS_PER_POLL = 10
 RATE_LIMIT_PAUSE = 300.0  # QIWI's history block lasts about five minutes
 BACKOFF_CAP = 1800.0
@@ -128,6 +129,8 @@ class AlertPoller:
         self._told_to_login: set[tuple[int, datetime | None]] = set()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._roster: list[User] = []
+        self._roster_due = 0.0
 
     # -- one poll ------------------------------------------------------------------------------------
 
@@ -247,7 +250,12 @@ class AlertPoller:
         """Starts the polls that are due. The loop calls it about once a second."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        users = [u for u in await self.db.users.all_with_session() if u.notify and u.wallet]
+        if now >= self._roster_due:
+            # Re-read who is logged in only now and then: with thousands of members a read per tick costs
+            # more CPU than the polls. Each poll re-reads its member, so a logout is honoured at once anyway.
+            self._roster = [u for u in await self.db.users.all_with_session() if u.notify and u.wallet]
+            self._roster_due = now + min(ROSTER_REFRESH, self.interval / 4)
+        users = self._roster
         present = {u.tg_id for u in users}
         for gone in set(self._schedules) - present:
             del self._schedules[gone]

@@ -199,7 +199,8 @@ def render_png(
             draw.text((centre - draw.textlength(label, font=small) / 2, bottom + 10), label, fill=INK, font=small)
 
     output = io.BytesIO()
-    image.save(output, format="PNG", optimize=True)
+    # zlib at its fastest: `optimize=True` tripled the CPU per chart for a 30 % smaller file.
+    image.save(output, format="PNG", compress_level=1)
     return output.getvalue()
 
 

@@ -40,8 +40,6 @@ class RunningBot:
                 self.settings,
                 stop_event=self._stop,
                 clock=self.emulator.clock.now,
-                qiwi_timeout=1.0,
-                qiwi_retries=1,
                 log_stream=self.logs,
             )
         )
@@ -84,6 +82,8 @@ def make_settings(telegram: FakeTelegram, server: EmulatorServer | None, tmp_pat
         "KEY_FILE": str(tmp_path / "secret.key"),
         "ADMIN_IDS": str(ADMIN_ID),
         "LOG_LEVEL": "DEBUG",
+        "QIWI_TIMEOUT": "1",
+        "QIWI_RETRIES": "1",
     }
     if server is not None:
         values.update(QIWI_AUTH_URL=server.auth_url, QIWI_WEB_URL=server.web_url, QIWI_EDGE_URL=server.edge_url)
