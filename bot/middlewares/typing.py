@@ -10,6 +10,9 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import Message, TelegramObject
 from aiogram.utils.chat_action import ChatActionSender
 
+# An answer faster than this needs no "typing…": it would cost a Bot API call per command and only flicker.
+TYPING_AFTER = 0.25
+
 
 class TypingMiddleware(BaseMiddleware):
     async def __call__(
@@ -21,5 +24,7 @@ class TypingMiddleware(BaseMiddleware):
         action = get_flag(data, "chat_action")
         if not action or not isinstance(event, Message):
             return await handler(event, data)
-        async with ChatActionSender(bot=data["bot"], chat_id=event.chat.id, action=str(action)):
+        async with ChatActionSender(
+            bot=data["bot"], chat_id=event.chat.id, action=str(action), initial_sleep=TYPING_AFTER
+        ):
             return await handler(event, data)

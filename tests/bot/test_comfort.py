@@ -96,7 +96,9 @@ async def test_flood_control_is_waited_out(running_bot: RunningBot) -> None:
 async def test_typing_while_qiwi_answers(running_bot: RunningBot) -> None:
     user = running_bot.user(ADMIN_ID)
     await login(user)
-    running_bot.emulator.faults.latency = 0.05
+    await ask(user, "/balance", "Balance")
+    assert not [a for a in user.transcript if a.kind == "chat_action"]  # a quick answer needs no "typing…"
+    running_bot.emulator.faults.latency = 0.3
     await ask(user, "/balance", "Balance")
     actions = [a for a in user.transcript if a.kind == "chat_action"]
     assert actions and actions[-1].text == "typing"
