@@ -47,7 +47,8 @@ RECIPIENT = "79110000099"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stand(stand_factory: Any) -> AsyncIterator[Stand]:
-    built: Stand = await stand_factory([ADMIN, READER, SENDER, TWICE, TROUBLE])
+    # A short QIWI timeout, so a hanging QIWI is answered within the test's patience.
+    built: Stand = await stand_factory([ADMIN, READER, SENDER, TWICE, TROUBLE], QIWI_TIMEOUT="3", QIWI_RETRIES="0")
     yield built
 
 
@@ -236,6 +237,10 @@ async def test_qiwi_failures_each_get_their_answer(stand: Stand) -> None:
     faults.inject("history", "status", status=500, times=None)
     await say(user, "/history", "QIWI is not answering right now")
     faults.clear()
+
+    faults.inject("balance", "hang")  # no answer at all: the client's timeout, then the same apology
+    await say(user, "/balance", "QIWI is not answering right now")
+    faults.clear()
     await say(user, "/balance", rub(Decimal("300")))
 
     faults.inject("balance", "status", status=401)
@@ -249,7 +254,7 @@ async def test_qiwi_failures_each_get_their_answer(stand: Stand) -> None:
 async def test_another_user_is_served_while_one_waits_on_qiwi(stand: Stand) -> None:
     slow = stand.user(TROUBLE, "Tina")
     fast = stand.user(ADMIN, "Admin")
-    stand.emulator.faults.inject("balance", "latency", delay=4.0)
+    stand.emulator.faults.inject("balance", "latency", delay=2.0)
     slow.forget()
     await slow.send("/balance")
     await asyncio.sleep(0.5)  # the slow request is out and holding its balance call
