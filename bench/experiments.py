@@ -30,9 +30,18 @@ def response_types() -> None:
     from aiogram.methods.base import Response
 
     used = (
-        methods.GetMe, methods.GetUpdates, methods.DeleteWebhook, methods.SetMyCommands, methods.SendMessage,
-        methods.EditMessageText, methods.EditMessageReplyMarkup, methods.DeleteMessage,
-        methods.AnswerCallbackQuery, methods.SendChatAction, methods.SendDocument, methods.SendPhoto,
+        methods.GetMe,
+        methods.GetUpdates,
+        methods.DeleteWebhook,
+        methods.SetMyCommands,
+        methods.SendMessage,
+        methods.EditMessageText,
+        methods.EditMessageReplyMarkup,
+        methods.DeleteMessage,
+        methods.AnswerCallbackQuery,
+        methods.SendChatAction,
+        methods.SendDocument,
+        methods.SendPhoto,
     )
     KEPT.extend(Response[method.__returning__] for method in used)  # type: ignore[name-defined]
 
@@ -64,12 +73,16 @@ def aiohttp_transport() -> None:
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             if self.session is None:
                 self.session = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
-            headers = [(k.decode(), v.decode()) for k, v in request.headers.raw
-                       if k.lower() not in (b"host", b"content-length", b"transfer-encoding")]
+            headers = [
+                (k.decode(), v.decode())
+                for k, v in request.headers.raw
+                if k.lower() not in (b"host", b"content-length", b"transfer-encoding")
+            ]
             body = await request.aread()
             try:
-                async with self.session.request(request.method, str(request.url), headers=headers,
-                                                data=body or None, allow_redirects=False) as answer:
+                async with self.session.request(
+                    request.method, str(request.url), headers=headers, data=body or None, allow_redirects=False
+                ) as answer:
                     content = await answer.read()
                     raw = [(k.encode(), v.encode()) for k, v in answer.headers.items()]
             except aiohttp.ClientConnectorError as error:

@@ -37,7 +37,11 @@ def summarize(samples: Iterable[Sample], latency: float) -> list[CommandStats]:
         by_command[sample.command].append(sample.seconds)
     return [
         CommandStats(
-            command, len(values), statistics.median(values), percentile(values, 0.95), max(values),
+            command,
+            len(values),
+            statistics.median(values),
+            percentile(values, 0.95),
+            max(values),
             FLOORS.get(command, 0) * latency,
         )
         for command in sorted(by_command, key=lambda c: ORDER.index(c) if c in ORDER else len(ORDER))

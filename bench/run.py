@@ -36,28 +36,50 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     add = parser.add_argument
     add("--latency", type=float, default=0.05, help="QIWI latency per request, seconds (0.05)")
-    add("--rounds", type=int, default=15,
-        help="rounds of the 1-user scenario (15: QIWI allows ~100 history reads a minute per wallet)")
+    add(
+        "--rounds",
+        type=int,
+        default=15,
+        help="rounds of the 1-user scenario (15: QIWI allows ~100 history reads a minute per wallet)",
+    )
     add("--balance-loop", type=int, default=100, help="/balance commands for CPU per command (100)")
     add("--users", type=int, nargs="*", default=[10, 100, 500], help="concurrent groups (10 100 500)")
-    add("--think", type=float, default=10.0,
-        help="mean pause (s) before each command in the paced scenario of --stored-active users (10; 0: skip)")
+    add(
+        "--think",
+        type=float,
+        default=10.0,
+        help="mean pause (s) before each command in the paced scenario of --stored-active users (10; 0: skip)",
+    )
     add("--stored", type=int, default=5000, help="stored members of the second bot (5000; 0: skip it)")
     add("--stored-active", type=int, default=100, help="of them, how many act at once (100)")
     add("--idle", type=float, default=100.0, help="seconds the second bot is left idle first (100)")
-    add("--profile", type=Path,
-        help="profile the first bot: FILE.prof with cProfile (python -m pstats), other names pyinstrument text")
-    add("--py-spy", type=Path, dest="py_spy",
-        help="sample the first bot with py-spy (on-CPU stacks, collapsed format) into this file")
-    add("--experiment", help=f"run the bot with proposed fixes applied (bench/experiments.py): a comma-separated "
-        f"list of {', '.join(EXPERIMENTS)}")
+    add(
+        "--profile",
+        type=Path,
+        help="profile the first bot: FILE.prof with cProfile (python -m pstats), other names pyinstrument text",
+    )
+    add(
+        "--py-spy",
+        type=Path,
+        dest="py_spy",
+        help="sample the first bot with py-spy (on-CPU stacks, collapsed format) into this file",
+    )
+    add(
+        "--experiment",
+        help=f"run the bot with proposed fixes applied (bench/experiments.py): a comma-separated "
+        f"list of {', '.join(EXPERIMENTS)}",
+    )
     add("--write", action="store_true", help=f"write the tables into {RESULTS.name}")
     return parser.parse_args(argv)
 
 
 async def measure(
-    name: str, stand: BenchStand, members: list[Member], action: Callable[[Member], Awaitable[None]],
-    *, commands_of: Callable[[list[Sample]], int] = len,
+    name: str,
+    stand: BenchStand,
+    members: list[Member],
+    action: Callable[[Member], Awaitable[None]],
+    *,
+    commands_of: Callable[[list[Sample]], int] = len,
 ) -> ScenarioResult:
     """Runs `action` for every member at once; latency per command, throughput, CPU and memory of the bot."""
     marks = [len(member.samples) for member in members]
@@ -69,8 +91,13 @@ async def measure(
     after = stand.sample()
     samples = [sample for member, mark in zip(members, marks, strict=True) for sample in member.samples[mark:]]
     return ScenarioResult(
-        name, len(members), summarize(samples, stand.latency), commands_of(samples), wall,
-        after.cpu_seconds - before.cpu_seconds, after.peak_rss_bytes,
+        name,
+        len(members),
+        summarize(samples, stand.latency),
+        commands_of(samples),
+        wall,
+        after.cpu_seconds - before.cpu_seconds,
+        after.peak_rss_bytes,
     )
 
 
@@ -82,10 +109,16 @@ def rounds(count: int, think: float = 0.0) -> Callable[[Member], Awaitable[None]
     return run
 
 
-async def main_bot(args: argparse.Namespace, folder: Path, results: list[ScenarioResult],
-                   facts: dict[str, str], numbers: dict[str, float]) -> None:
-    async with BenchStand(folder, latency=args.latency, profile=args.profile, module=_module(args),
-                          py_spy=args.py_spy) as stand:
+async def main_bot(
+    args: argparse.Namespace,
+    folder: Path,
+    results: list[ScenarioResult],
+    facts: dict[str, str],
+    numbers: dict[str, float],
+) -> None:
+    async with BenchStand(
+        folder, latency=args.latency, profile=args.profile, module=_module(args), py_spy=args.py_spy
+    ) as stand:
         total = 1 + sum(args.users)
         phones = stand.add_wallets(total)
         ids = await stand.store_members(FIRST_MEMBER, phones, logged_in=False)
@@ -96,18 +129,21 @@ async def main_bot(args: argparse.Namespace, folder: Path, results: list[Scenari
         solo = members[0]
         await solo.login()
         print("1 user, sequential ...", file=sys.stderr)
-        results.append(await measure(f"1 user, sequential ({args.rounds} rounds)", stand, [solo],
-                                     rounds(args.rounds)))
+        results.append(await measure(f"1 user, sequential ({args.rounds} rounds)", stand, [solo], rounds(args.rounds)))
         print("/balance loop ...", file=sys.stderr)
-        loop = await measure(f"1 user, {args.balance_loop} × /balance (CPU per /balance)", stand, [solo],
-                             lambda member: member.balances(args.balance_loop))
+        loop = await measure(
+            f"1 user, {args.balance_loop} × /balance (CPU per /balance)",
+            stand,
+            [solo],
+            lambda member: member.balances(args.balance_loop),
+        )
         results.append(loop)
         facts["CPU per /balance"] = f"{loop.cpu_ms_per_command:.1f} ms"
         numbers["cpu_per_balance_ms"] = loop.cpu_ms_per_command
 
         offset = 1
         for count in args.users:
-            group = members[offset:offset + count]
+            group = members[offset : offset + count]
             offset += count
             print(f"{count} users: logging in ...", file=sys.stderr)
             login = await measure(f"{count} users log in at once", stand, group, Member.login)
@@ -120,13 +156,17 @@ async def main_bot(args: argparse.Namespace, folder: Path, results: list[Scenari
             results.append(result)
         if args.think > 0:
             # The same number of members as the busiest target, but at a human pace: a second round each.
-            paced = [member for member in members[1:] if member.confirms][:args.stored_active]  # logged in
+            paced = [member for member in members[1:] if member.confirms][: args.stored_active]  # logged in
             if paced:
                 print(f"{len(paced)} users, pauses of ~{args.think:g} s ...", file=sys.stderr)
-                results.append(await measure(
-                    f"{len(paced)} users at once, pausing ~{args.think:g} s before each command", stand, paced,
-                    rounds(1, args.think),
-                ))
+                results.append(
+                    await measure(
+                        f"{len(paced)} users at once, pausing ~{args.think:g} s before each command",
+                        stand,
+                        paced,
+                        rounds(1, args.think),
+                    )
+                )
         facts["bot peak RSS after the concurrent scenarios"] = f"{stand.sample().peak_rss_bytes / 2**20:.0f} MB"
         ledger = len(stand.emulator.ledger)
         confirms = sum(member.confirms for member in members)
@@ -148,8 +188,13 @@ def _ms(result: ScenarioResult, command: str) -> str:
     return f"{found[0].median * 1000:.0f}" if found else "–"
 
 
-async def stored_bot(args: argparse.Namespace, folder: Path, results: list[ScenarioResult],
-                     facts: dict[str, str], numbers: dict[str, float]) -> None:
+async def stored_bot(
+    args: argparse.Namespace,
+    folder: Path,
+    results: list[ScenarioResult],
+    facts: dict[str, str],
+    numbers: dict[str, float],
+) -> None:
     async with BenchStand(folder, latency=args.latency, module=_module(args)) as stand:
         phones = stand.add_wallets(args.stored, with_history=args.stored_active)
         print(f"storing {args.stored} members with sessions ...", file=sys.stderr)
@@ -172,11 +217,14 @@ async def stored_bot(args: argparse.Namespace, folder: Path, results: list[Scena
         facts[f"bot CPU while idle with {args.stored} stored members, per {IDLE_WINDOW:g} s after start-up"] = (
             ", ".join(windows)
         )
-        active = [Member(stand.telegram, tg_id, phone)
-                  for tg_id, phone in list(zip(ids, phones, strict=True))[:args.stored_active]]
+        active = [
+            Member(stand.telegram, tg_id, phone)
+            for tg_id, phone in list(zip(ids, phones, strict=True))[: args.stored_active]
+        ]
         print(f"{len(active)} of {args.stored} stored members at once ...", file=sys.stderr)
-        results.append(await measure(f"{len(active)} concurrent users among {args.stored} stored", stand, active,
-                                     rounds(1)))
+        results.append(
+            await measure(f"{len(active)} concurrent users among {args.stored} stored", stand, active, rounds(1))
+        )
         await asyncio.sleep(2.0)  # anything the bot does in the background over all stored members
         peak = stand.sample().peak_rss_bytes
         facts[f"bot peak RSS with {args.stored} stored members"] = f"{peak / 2**20:.0f} MB"
@@ -184,8 +232,14 @@ async def stored_bot(args: argparse.Namespace, folder: Path, results: list[Scena
         await stand.stop_bot()
 
 
-def markdown(args: argparse.Namespace, argv: Sequence[str], results: list[ScenarioResult],
-             facts: dict[str, str], numbers: dict[str, float], load: tuple[float, float, float]) -> str:
+def markdown(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    results: list[ScenarioResult],
+    facts: dict[str, str],
+    numbers: dict[str, float],
+    load: tuple[float, float, float],
+) -> str:
     command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
     lines = [
         "# Benchmark results",

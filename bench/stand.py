@@ -56,9 +56,7 @@ def sample_process(pid: int) -> ProcessSample:
     """CPU time (user + system) and memory of a process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
-    status = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return ProcessSample(cpu, _kib(status.get("VmRSS", "0 kB")), _kib(status.get("VmHWM", "0 kB")))
 
 
@@ -72,7 +70,12 @@ def phone_of(index: int) -> str:
 
 class BenchStand:
     def __init__(
-        self, data_dir: Path, *, latency: float, profile: Path | None = None, module: Sequence[str] = ("bot",),
+        self,
+        data_dir: Path,
+        *,
+        latency: float,
+        profile: Path | None = None,
+        module: Sequence[str] = ("bot",),
         py_spy: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
@@ -137,7 +140,11 @@ class BenchStand:
 
     async def start_bot(self, admin_ids: list[int]) -> float:
         env = bot_env(
-            self.telegram, self.server, self.data_dir, admin_ids=admin_ids, LOG_LEVEL="WARNING",
+            self.telegram,
+            self.server,
+            self.data_dir,
+            admin_ids=admin_ids,
+            LOG_LEVEL="WARNING",
             ENCRYPTION_KEYS=self.key,
         )
         argv = [sys.executable, "-m", *self.module]
@@ -146,8 +153,9 @@ class BenchStand:
             argv = [sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", *self.module]
         elif self.profile is not None:
             argv = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(self.profile), "-m", *self.module]
-        self.process = BotProcess(env, self.data_dir, telegram=self.telegram, argv=argv,
-                                  log_path=self.data_dir / "bot.log")
+        self.process = BotProcess(
+            env, self.data_dir, telegram=self.telegram, argv=argv, log_path=self.data_dir / "bot.log"
+        )
         started = time.monotonic()
         await self.process.start()
         await self.process.wait_ready(STARTUP_TIMEOUT)
@@ -156,8 +164,18 @@ class BenchStand:
             # Sampling from outside: on-CPU stacks only (idle waits are left out), collapsed for grep/flamegraph.
             executable = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
             self._sampler = await asyncio.create_subprocess_exec(
-                executable, "record", "--pid", str(self.process.pid), "--format", "raw", "--rate", "250",
-                "--output", str(self.py_spy), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                executable,
+                "record",
+                "--pid",
+                str(self.process.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "250",
+                "--output",
+                str(self.py_spy),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
             )
         # Latency from here on: the start-up itself is measured without it.
         self.emulator.faults.latency = self.latency

@@ -33,20 +33,27 @@ def target_lines(results: list[ScenarioResult], numbers: dict[str, float]) -> li
             )
     crowd = _find(results, "100 concurrent users, one round")
     if crowd is not None:
-        lines.append(f"| 100 users: all answered | {crowd.commands} of {crowd.users * SAMPLES_PER_ROUND} answers | "
-                     f"{_mark(crowd.commands == crowd.users * SAMPLES_PER_ROUND)} |")
+        lines.append(
+            f"| 100 users: all answered | {crowd.commands} of {crowd.users * SAMPLES_PER_ROUND} answers | "
+            f"{_mark(crowd.commands == crowd.users * SAMPLES_PER_ROUND)} |"
+        )
         for item in crowd.stats:
             p95 = item.ratio(item.p95)
             if p95 is not None:
-                lines.append(f"| 100 users: {item.command} p95 within {CROWD_RATIO} × floor | {p95:.1f} × | "
-                             f"{_mark(p95 <= CROWD_RATIO)} |")
+                lines.append(
+                    f"| 100 users: {item.command} p95 within {CROWD_RATIO} × floor | {p95:.1f} × | "
+                    f"{_mark(p95 <= CROWD_RATIO)} |"
+                )
     if "cpu_per_balance_ms" in numbers:
         cpu = numbers["cpu_per_balance_ms"]
-        lines.append(f"| CPU per /balance < {CPU_PER_BALANCE_MS:g} ms | {cpu:.1f} ms | "
-                     f"{_mark(cpu < CPU_PER_BALANCE_MS)} |")
+        lines.append(
+            f"| CPU per /balance < {CPU_PER_BALANCE_MS:g} ms | {cpu:.1f} ms | {_mark(cpu < CPU_PER_BALANCE_MS)} |"
+        )
     if "stored_peak_rss_mb" in numbers:
         rss = numbers["stored_peak_rss_mb"]
-        lines.append(f"| RSS < {RSS_MB:g} MB with {numbers.get('stored', 0):.0f} stored users | peak {rss:.0f} MB "
-                     f"(right after start-up {numbers.get('stored_start_rss_mb', 0):.0f} MB) | "
-                     f"{_mark(rss < RSS_MB)} |")
+        lines.append(
+            f"| RSS < {RSS_MB:g} MB with {numbers.get('stored', 0):.0f} stored users | peak {rss:.0f} MB "
+            f"(right after start-up {numbers.get('stored_start_rss_mb', 0):.0f} MB) | "
+            f"{_mark(rss < RSS_MB)} |"
+        )
     return lines

@@ -200,9 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="also require the running bot's heartbeat file to be younger than this (for HEALTHCHECK)",
     )
-    check.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default 10)"
-    )
+    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default 10)")
     backup = add(
         "backup",
         cmd_backup,

@@ -54,9 +54,19 @@ class Services:
 # with `python -m bench`). Holding the models for the methods this bot calls makes every call a cache hit.
 _RESPONSE_MODELS: list[object] = []
 _USED_METHODS = (
-    methods.GetMe, methods.GetUpdates, methods.DeleteWebhook, methods.SetWebhook, methods.SetMyCommands,
-    methods.SendMessage, methods.EditMessageText, methods.EditMessageReplyMarkup, methods.DeleteMessage,
-    methods.AnswerCallbackQuery, methods.SendChatAction, methods.SendDocument, methods.SendPhoto,
+    methods.GetMe,
+    methods.GetUpdates,
+    methods.DeleteWebhook,
+    methods.SetWebhook,
+    methods.SetMyCommands,
+    methods.SendMessage,
+    methods.EditMessageText,
+    methods.EditMessageReplyMarkup,
+    methods.DeleteMessage,
+    methods.AnswerCallbackQuery,
+    methods.SendChatAction,
+    methods.SendDocument,
+    methods.SendPhoto,
 )
 
 

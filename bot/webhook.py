@@ -107,9 +107,7 @@ async def register_webhook(bot: Bot, dp: Dispatcher, url: str, secret: str) -> N
     )
 
 
-async def run_webhook(
-    bot: Bot, dp: Dispatcher, settings: Settings, *, stop_event: asyncio.Event | None = None
-) -> None:
+async def run_webhook(bot: Bot, dp: Dispatcher, settings: Settings, *, stop_event: asyncio.Event | None = None) -> None:
     """Serves until `stop_event` is set (or, without one, until SIGTERM/SIGINT), then drains and returns.
 
     Emits the dispatcher's startup and shutdown hooks, as `start_polling` does in polling mode.
@@ -130,9 +128,7 @@ async def run_webhook(
         await server.start()
         try:
             await register_webhook(bot, dp, server.url, server.secret)
-            log.info(
-                "Webhook mode: listening on %s:%s%s for %s", server.host, server.port, server.path, server.url
-            )
+            log.info("Webhook mode: listening on %s:%s%s for %s", server.host, server.port, server.path, server.url)
             await stop.wait()
             log.info("Webhook mode: stopping")
         finally:

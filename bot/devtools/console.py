@@ -114,9 +114,7 @@ def _sandboxed_bot(
             out.line(f"QIWI emulator: {qiwi.auth_url} {qiwi.web_url} {qiwi.edge_url}")
             for demo in DEMO_WALLETS:
                 out.line(f"  demo wallet {demo.phone} / {demo.password}: {demo.description}")
-            await run_bot(
-                settings, stop_event=stop, configure_logging=configure_logging, log_stream=out.stream
-            )
+            await run_bot(settings, stop_event=stop, configure_logging=configure_logging, log_stream=out.stream)
 
     return serve
 

@@ -377,8 +377,9 @@ class FakeTelegram:
     async def _get_updates(self, api: ApiRequest) -> Any:
         if self.webhook_url:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
-                "the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
             )
         self.get_updates_calls += 1
         self._poll_generation += 1
@@ -398,8 +399,8 @@ class FakeTelegram:
         while True:
             if generation != self._poll_generation:
                 raise ApiError(
-                    409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
-                    "instance is running"
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             if self._allowed_updates:
                 self._pending = [update for update in self._pending if self._is_allowed(update)]
@@ -522,9 +523,7 @@ class FakeTelegram:
             raise BadParameter(_QUERY_INVALID)
         query.answered = True
         query.answer = dict(api.params)
-        self._record(
-            self.chats[query.chat_id], "callback_answer", query.message_id, api.get_str("text"), api
-        )
+        self._record(self.chats[query.chat_id], "callback_answer", query.message_id, api.get_str("text"), api)
         return True
 
     async def _send_chat_action(self, api: ApiRequest) -> Any:

@@ -132,7 +132,11 @@ class FakeUser:
         self._consumed.update(action.seq for action in self.log.actions)
 
     async def wait_for(
-        self, match: Match = None, *, kind: ActionKind | None = None, timeout: float = 10.0  # noqa: ASYNC109
+        self,
+        match: Match = None,
+        *,
+        kind: ActionKind | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
     ) -> BotAction:
         """The oldest bot action in this chat not yet returned by `wait_for` that matches: a substring of
         its text, a predicate, or anything; `kind` narrows it. Text matching skips chat actions."""

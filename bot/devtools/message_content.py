@@ -42,7 +42,7 @@ def keyboard(
         return None, [], markup
     raw = markup["inline_keyboard"]
     if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
-        raise BadParameter("Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array")
+        raise BadParameter('Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
     rows: list[list[Button]] = []
     for row in raw:
         buttons: list[Button] = []
@@ -54,8 +54,7 @@ def keyboard(
                 raise BadParameter("Bad Request: BUTTON_DATA_INVALID")
             if len(payload) == 1:
                 raise BadParameter(
-                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline "
-                    "keyboard"
+                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
                 )
             buttons.append(Button.from_payload(payload))
         rows.append(buttons)

@@ -54,7 +54,10 @@ def start_alerts(bot: Bot, services: Services) -> AlertPoller:
         await bot.send_message(tg_id, text)
 
     poller = AlertPoller(
-        services.sessions, send, services.i18n, interval=services.settings.notify_interval,
+        services.sessions,
+        send,
+        services.i18n,
+        interval=services.settings.notify_interval,
         default_language=DEFAULT_LANGUAGE,
     )
     poller.start()

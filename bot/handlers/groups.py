@@ -7,31 +7,15 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import ALL_COMMANDS
+
 router = Router(name="groups")
 router.message.filter(F.chat.type != "private")
 router.callback_query.filter(F.message.chat.type != "private")
 
+
 # Command() checks `@botname` mentions, so commands meant for other bots in the group are left alone.
-BOT_COMMANDS = (
-    "start",
-    "help",
-    "login",
-    "logout",
-    "balance",
-    "history",
-    "stats",
-    "transfer",
-    "cancel",
-    "language",
-    "notify",
-    "request",
-    "export",
-    "invite",
-    "members",
-)
-
-
-@router.message(Command(*BOT_COMMANDS))
+@router.message(Command(*ALL_COMMANDS))
 async def private_only(message: Message) -> None:
     await message.reply(_("group.private_only"))
 

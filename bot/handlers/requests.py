@@ -100,7 +100,10 @@ async def _payer_label(db: Database, request: MoneyRequest) -> str:
 def request_text(i18n: CatalogI18n, request: MoneyRequest, language: str) -> str:
     lines = [
         i18n.text(
-            "request.incoming", language, requester=_requester_label(request), amount=_money(request, language),
+            "request.incoming",
+            language,
+            requester=_requester_label(request),
+            amount=_money(request, language),
             wallet=format_phone(request.requester_wallet),
         )
     ]
@@ -135,8 +138,7 @@ async def _edit_request_message(
     if request.chat_id is None or request.message_id is None:
         return
     try:
-        await bot.edit_message_text(text, chat_id=request.chat_id, message_id=request.message_id,
-                                    reply_markup=keyboard)
+        await bot.edit_message_text(text, chat_id=request.chat_id, message_id=request.message_id, reply_markup=keyboard)
     except TelegramAPIError as error:
         log.info("money request %s: could not edit its message: %s", request.id, type(error).__name__)
 
@@ -182,8 +184,13 @@ async def request_command(
 
 @router.callback_query(RequestDialog.member, RequestPick.filter(F.payer != 0))
 async def member_chosen(
-    callback: CallbackQuery, callback_data: RequestPick, state: FSMContext, db: Database, sessions: SessionService,
-    i18n: I18n, settings: Settings,
+    callback: CallbackQuery,
+    callback_data: RequestPick,
+    state: FSMContext,
+    db: Database,
+    sessions: SessionService,
+    i18n: I18n,
+    settings: Settings,
 ) -> None:
     await callback.answer()
     payers = {u.tg_id: u for u in await _service(db, sessions).payers_for(callback.from_user.id)}
@@ -194,15 +201,16 @@ async def member_chosen(
         return
     await state.update_data(payer=payer.tg_id)
     await state.set_state(RequestDialog.amount)
-    await _edit_callback(callback, _("request.ask_amount").format(
-        member=format_phone(payer.wallet), limit=format_money(settings.transfer_limit, "RUB", i18n.current_locale)
-    ))
+    await _edit_callback(
+        callback,
+        _("request.ask_amount").format(
+            member=format_phone(payer.wallet), limit=format_money(settings.transfer_limit, "RUB", i18n.current_locale)
+        ),
+    )
 
 
 @router.message(RequestDialog.amount, F.text, _NOT_A_COMMAND)
-async def amount_step(
-    message: Message, state: FSMContext, db: Database, i18n: I18n, settings: Settings
-) -> None:
+async def amount_step(message: Message, state: FSMContext, db: Database, i18n: I18n, settings: Settings) -> None:
     try:
         amount = parse_transfer_amount(message.text or "", limit=settings.transfer_limit)
     except DraftProblem as problem:
@@ -229,8 +237,17 @@ async def comment_step(
     except DraftProblem as problem:
         await message.answer(problem_text(_tr, problem, limit=settings.transfer_limit, language=i18n.current_locale))
         return
-    await _create(message.bot, message.chat.id, message.from_user.id, message.from_user.full_name, comment,
-                  state, db, sessions, i18n)
+    await _create(
+        message.bot,
+        message.chat.id,
+        message.from_user.id,
+        message.from_user.full_name,
+        comment,
+        state,
+        db,
+        sessions,
+        i18n,
+    )
 
 
 @router.callback_query(RequestDialog.comment, RequestPick.filter(F.payer == 0))
@@ -241,8 +258,17 @@ async def skip_comment(
     if callback.message is None or callback.bot is None:
         return
     await _edit_callback(callback, _("transfer.ask_comment.skipped"))
-    await _create(callback.bot, callback.message.chat.id, callback.from_user.id, callback.from_user.full_name, "",
-                  state, db, sessions, i18n)
+    await _create(
+        callback.bot,
+        callback.message.chat.id,
+        callback.from_user.id,
+        callback.from_user.full_name,
+        "",
+        state,
+        db,
+        sessions,
+        i18n,
+    )
 
 
 @router.message(RequestDialog.amount, _NOT_A_COMMAND)
@@ -252,8 +278,15 @@ async def not_text(message: Message) -> None:
 
 
 async def _create(
-    bot: Bot, chat_id: int, tg_id: int, name: str, comment: str, state: FSMContext, db: Database,
-    sessions: SessionService, i18n: I18n,
+    bot: Bot,
+    chat_id: int,
+    tg_id: int,
+    name: str,
+    comment: str,
+    state: FSMContext,
+    db: Database,
+    sessions: SessionService,
+    i18n: I18n,
 ) -> None:
     data = await state.get_data()
     await state.clear()
@@ -265,16 +298,18 @@ async def _create(
     try:
         request = await service.create(tg_id, payer_id, Decimal(amount), comment, requester_name=name)
     except RequestProblem as problem:
-        await bot.send_message(chat_id, _("request.no_wallet" if problem.reason == "no_wallet" else
-                                          "request.member_gone"))
+        await bot.send_message(
+            chat_id, _("request.no_wallet" if problem.reason == "no_wallet" else "request.member_gone")
+        )
         return
     member = await _payer_label(db, request)
     catalog = _catalog(i18n)
     language = await _language_of(db, payer_id)
     try:
         sent = await bot.send_message(
-            payer_id, request_text(catalog, request, language), reply_markup=request_keyboard(catalog, request.id,
-                                                                                               language)
+            payer_id,
+            request_text(catalog, request, language),
+            reply_markup=request_keyboard(catalog, request.id, language),
         )
     except TelegramAPIError as error:
         log.info("money request %s not delivered: %s", request.id, type(error).__name__)
@@ -319,8 +354,13 @@ _FINAL_STATUS = {
 
 @router.callback_query(RequestAction.filter(F.action == "pay"))
 async def pay_pressed(
-    callback: CallbackQuery, callback_data: RequestAction, state: FSMContext, db: Database,
-    sessions: SessionService, i18n: I18n, transfers: TransferService,
+    callback: CallbackQuery,
+    callback_data: RequestAction,
+    state: FSMContext,
+    db: Database,
+    sessions: SessionService,
+    i18n: I18n,
+    transfers: TransferService,
 ) -> None:
     message = callback.message
     if not isinstance(message, Message) or callback.bot is None:
@@ -349,7 +389,9 @@ async def pay_pressed(
     transfer = await transfers.get(transfer_id) if isinstance(transfer_id, int) else None
     opened = (
         await state.get_state() == TransferDialog.confirm.state
-        and transfer is not None and transfer.tg_id == tg_id and transfer.recipient == request.requester_wallet
+        and transfer is not None
+        and transfer.tg_id == tg_id
+        and transfer.recipient == request.requester_wallet
     )
     if not opened or transfer is None or not await service.link(request.id, transfer.id):
         await service.abandon(request.id)  # the summary was refused (e.g. amount over the limit)
@@ -376,9 +418,11 @@ async def decline_pressed(
     if callback.bot is not None:
         language = await _language_of(db, request.requester_tg_id)
         payer = await _payer_label(db, request)
-        await _tell(callback.bot, request.requester_tg_id, catalog.text(
-            "request.declined", language, payer=payer, amount=_money(request, language)
-        ))
+        await _tell(
+            callback.bot,
+            request.requester_tg_id,
+            catalog.text("request.declined", language, payer=payer, amount=_money(request, language)),
+        )
 
 
 # -- the background sweep ------------------------------------------------------------------------------
@@ -389,27 +433,39 @@ async def announce_sweep(bot: Bot, db: Database, i18n: CatalogI18n, sweep: Sweep
     for request in sweep.paid:
         language = await _language_of(db, request.requester_tg_id)
         payer = await _payer_label(db, request)
-        await _tell(bot, request.requester_tg_id, i18n.text(
-            "request.paid", language, payer=payer, amount=_money(request, language)
-        ))
+        await _tell(
+            bot,
+            request.requester_tg_id,
+            i18n.text("request.paid", language, payer=payer, amount=_money(request, language)),
+        )
         payer_language = await _language_of(db, request.payer_tg_id)
-        await _edit_request_message(bot, request, request_text(i18n, request, payer_language) + "\n\n"
-                                    + i18n.text("request.status.paid", payer_language))
+        await _edit_request_message(
+            bot,
+            request,
+            request_text(i18n, request, payer_language) + "\n\n" + i18n.text("request.status.paid", payer_language),
+        )
     for request in sweep.reopened:
         language = await _language_of(db, request.payer_tg_id)
         await _edit_request_message(
-            bot, request, request_text(i18n, request, language) + "\n\n" + i18n.text("request.reopened", language),
+            bot,
+            request,
+            request_text(i18n, request, language) + "\n\n" + i18n.text("request.reopened", language),
             request_keyboard(i18n, request.id, language),
         )
     for request in sweep.expired:
         language = await _language_of(db, request.requester_tg_id)
         payer = await _payer_label(db, request)
-        await _tell(bot, request.requester_tg_id, i18n.text(
-            "request.expired", language, payer=payer, amount=_money(request, language)
-        ))
+        await _tell(
+            bot,
+            request.requester_tg_id,
+            i18n.text("request.expired", language, payer=payer, amount=_money(request, language)),
+        )
         payer_language = await _language_of(db, request.payer_tg_id)
-        await _edit_request_message(bot, request, request_text(i18n, request, payer_language) + "\n\n"
-                                    + i18n.text("request.status.expired", payer_language))
+        await _edit_request_message(
+            bot,
+            request,
+            request_text(i18n, request, payer_language) + "\n\n" + i18n.text("request.status.expired", payer_language),
+        )
 
 
 def start_request_sweeper(

@@ -53,7 +53,11 @@ async def render(tg_id: int, sessions: SessionService, language: str, name: str)
 
 
 async def send_chart(
-    bot: Bot, chat_id: int, tg_id: int, sessions: SessionService, name: str,
+    bot: Bot,
+    chat_id: int,
+    tg_id: int,
+    sessions: SessionService,
+    name: str,
     renderer: ChartRenderer | None = None,
 ) -> None:
     """The picture after the totals (issue 7). Best effort: the totals are already on screen, so a failed
@@ -64,8 +68,14 @@ async def send_chart(
     )
     try:
         chart = await stats_chart(
-            sessions, tg_id, period.start, period.end, title="{currency} · " + span,
-            in_label=_("chart.incoming"), out_label=_("chart.outgoing"), renderer=renderer,
+            sessions,
+            tg_id,
+            period.start,
+            period.end,
+            title="{currency} · " + span,
+            in_label=_("chart.incoming"),
+            out_label=_("chart.outgoing"),
+            renderer=renderer,
         )
         if chart is None:
             return
@@ -87,7 +97,10 @@ async def stats(
 
 @router.callback_query(StatsPeriod.filter())
 async def stats_other_period(
-    callback: CallbackQuery, callback_data: StatsPeriod, sessions: SessionService, i18n: I18n,
+    callback: CallbackQuery,
+    callback_data: StatsPeriod,
+    sessions: SessionService,
+    i18n: I18n,
     chart_renderer: ChartRenderer | None = None,
 ) -> None:
     if callback_data.period not in PERIODS:
@@ -98,6 +111,10 @@ async def stats_other_period(
     await edit_callback_message(callback, text, keyboard)
     if callback.bot is not None and callback.message is not None:
         await send_chart(
-            callback.bot, callback.message.chat.id, callback.from_user.id, sessions, callback_data.period,
+            callback.bot,
+            callback.message.chat.id,
+            callback.from_user.id,
+            sessions,
+            callback_data.period,
             chart_renderer,
         )

@@ -79,10 +79,12 @@ def _current_language() -> str:
 
 def summary_keyboard(transfer_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("transfer.button.confirm"), callback_data=TransferAction(action="confirm",
-                                                                                    transfer_id=transfer_id))
-    builder.button(text=_("transfer.button.cancel"), callback_data=TransferAction(action="cancel",
-                                                                                   transfer_id=transfer_id))
+    builder.button(
+        text=_("transfer.button.confirm"), callback_data=TransferAction(action="confirm", transfer_id=transfer_id)
+    )
+    builder.button(
+        text=_("transfer.button.cancel"), callback_data=TransferAction(action="cancel", transfer_id=transfer_id)
+    )
     builder.adjust(2)
     return builder.as_markup()
 
@@ -103,7 +105,9 @@ async def _cancel_open_summary(state: FSMContext, service: TransferService, tg_i
         try:
             await bot.edit_message_text(
                 summary_text(_tr, _current_language(), transfer) + "\n\n" + _("transfer.cancelled"),
-                chat_id=transfer.chat_id, message_id=transfer.message_id, reply_markup=None,
+                chat_id=transfer.chat_id,
+                message_id=transfer.message_id,
+                reply_markup=None,
             )
         except TelegramBadRequest as error:
             log.info("could not edit a cancelled summary: %s", error.message)
@@ -111,7 +115,11 @@ async def _cancel_open_summary(state: FSMContext, service: TransferService, tg_i
 
 
 async def show_summary(
-    message: Message, state: FSMContext, service: TransferService, tg_id: int, draft: TransferDraft,
+    message: Message,
+    state: FSMContext,
+    service: TransferService,
+    tg_id: int,
+    draft: TransferDraft,
     language: str,
 ) -> None:
     """Writes the transfer row (its client id fixed from now) and answers `message` with the summary and
@@ -127,18 +135,8 @@ async def show_summary(
         reply_markup=summary_keyboard(transfer.id),
     )
     await service.set_message(transfer.id, sent.chat.id, sent.message_id)
-    await _remember_language(service, tg_id, language)
     await state.set_state(TransferDialog.confirm)
     await state.set_data({"transfer_id": transfer.id})
-
-
-async def _remember_language(service: TransferService, tg_id: int, language: str) -> None:
-    """Start-up and periodic notices about this transfer have no update to take a language from, and the
-    database keeps only a language the user chose. Pin the one the summary was shown in, if none was
-    chosen, so "your transfer went through" arrives in the same language as the summary."""
-    user = await service.sessions.db.users.get(tg_id)
-    if user is not None and user.language is None:
-        await service.sessions.db.users.set_language(tg_id, language)
 
 
 @router.message(Command("transfer"))
@@ -152,28 +150,26 @@ async def transfer_command(
 ) -> None:
     assert message.from_user is not None
     tg_id = message.from_user.id
-    service = transfers
     try:
-        sender = await service.sender_wallet(tg_id)
+        sender = await transfers.sender_wallet(tg_id)
     except NotLoggedIn:
         await message.answer(_("error.not_logged_in"))
         return
     # Starting over: a summary left open by an earlier /transfer must not stay confirmable.
-    await _cancel_open_summary(state, service, tg_id, message.bot)
+    await _cancel_open_summary(state, transfers, tg_id, message.bot)
     await state.clear()
     if not command.args:
         await state.set_state(TransferDialog.recipient)
         await message.answer(_("transfer.ask_recipient"))
         return
     try:
-        draft = parse_command(command.args, limit=service.limit, sender=sender)
+        draft = parse_command(command.args, limit=transfers.limit, sender=sender)
     except DraftProblem as problem:
         await message.answer(
-            problem_text(_tr, problem, limit=service.limit, language=i18n.current_locale)
-            + "\n" + _("transfer.usage")
+            problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale) + "\n" + _("transfer.usage")
         )
         return
-    await show_summary(message, state, service, tg_id, draft, i18n.current_locale)
+    await show_summary(message, state, transfers, tg_id, draft, i18n.current_locale)
 
 
 @router.message(TransferDialog.recipient, F.text, _NOT_A_COMMAND)
@@ -185,22 +181,23 @@ async def recipient_step(
     transfers: TransferService,
 ) -> None:
     assert message.from_user is not None
-    service = transfers
     try:
-        sender = await service.sender_wallet(message.from_user.id)
+        sender = await transfers.sender_wallet(message.from_user.id)
         recipient = parse_recipient(message.text or "", sender=sender)
     except NotLoggedIn:
         await state.clear()
         await message.answer(_("error.not_logged_in"))
         return
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=service.limit, language=i18n.current_locale))
+        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
         return
     await state.update_data(recipient=recipient)
     await state.set_state(TransferDialog.amount)
-    await message.answer(_("transfer.ask_amount").format(
-        recipient=mask_phone(recipient), limit=money(service.limit, i18n.current_locale)
-    ))
+    await message.answer(
+        _("transfer.ask_amount").format(
+            recipient=mask_phone(recipient), limit=money(transfers.limit, i18n.current_locale)
+        )
+    )
 
 
 @router.message(TransferDialog.amount, F.text, _NOT_A_COMMAND)
@@ -211,11 +208,10 @@ async def amount_step(
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
-    service = transfers
     try:
-        amount = parse_transfer_amount(message.text or "", limit=service.limit)
+        amount = parse_transfer_amount(message.text or "", limit=transfers.limit)
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=service.limit, language=i18n.current_locale))
+        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
         return
     await state.update_data(amount=str(amount))
     await state.set_state(TransferDialog.comment)
@@ -249,13 +245,12 @@ async def comment_step(
     transfers: TransferService,
 ) -> None:
     assert message.from_user is not None
-    service = transfers
     try:
         comment = parse_comment(message.text or "")
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=service.limit, language=i18n.current_locale))
+        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
         return
-    await _finish_with_comment(message, state, service, message.from_user.id, comment, i18n.current_locale)
+    await _finish_with_comment(message, state, transfers, message.from_user.id, comment, i18n.current_locale)
 
 
 @router.message(TransferDialog.recipient, _NOT_A_COMMAND)
@@ -281,8 +276,7 @@ async def skip_comment(
         await _edit(callback, _("transfer.stale"))
         return
     await _edit(callback, _("transfer.ask_comment.skipped"))
-    service = transfers
-    await _finish_with_comment(message, state, service, callback.from_user.id, "", i18n.current_locale)
+    await _finish_with_comment(message, state, transfers, callback.from_user.id, "", i18n.current_locale)
 
 
 @router.callback_query(TransferAction.filter(F.action == "cancel"))
@@ -294,8 +288,7 @@ async def cancel_button(
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
-    service = transfers
-    result = await service.cancel(callback_data.transfer_id, callback.from_user.id)
+    result = await transfers.cancel(callback_data.transfer_id, callback.from_user.id)
     text = outcome_text(_tr, i18n.current_locale, result)
     if result.outcome != Outcome.CANCELLED:
         await _answer(callback, text, show_alert=True)
@@ -315,7 +308,6 @@ async def confirm_button(
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
-    service = transfers
     language = i18n.current_locale
     answered = False
 
@@ -325,11 +317,9 @@ async def confirm_button(
         answered = True
         await _edit_summary(callback, claimed, _("transfer.sending"), language)
 
-    result = await service.confirm(callback_data.transfer_id, callback.from_user.id, on_claimed=show_sending)
+    result = await transfers.confirm(callback_data.transfer_id, callback.from_user.id, on_claimed=show_sending)
     outcome = result.outcome
-    if outcome in (
-        Outcome.NOT_FOUND, Outcome.NOT_YOURS, Outcome.IN_PROGRESS, Outcome.ALREADY_DONE, Outcome.CANCELLED
-    ):
+    if outcome in (Outcome.NOT_FOUND, Outcome.NOT_YOURS, Outcome.IN_PROGRESS, Outcome.ALREADY_DONE, Outcome.CANCELLED):
         # Someone else's press, or a second press: the summary belongs to the first one, leave it alone.
         await _answer(callback, outcome_text(_tr, language, result), show_alert=True)
         return
@@ -339,8 +329,10 @@ async def confirm_button(
         reopened = result.replacement
         assert reopened is not None
         await _edit_summary(
-            callback, reopened,
-            outcome_text(_tr, language, result, ttl_end=service.expires_at(reopened)), language,
+            callback,
+            reopened,
+            outcome_text(_tr, language, result, ttl_end=transfers.expires_at(reopened)),
+            language,
             keyboard=summary_keyboard(reopened.id),
         )
         if (await state.get_state()) == TransferDialog.confirm.state:
@@ -348,10 +340,8 @@ async def confirm_button(
         return
     if (await DialogData.load(state)).transfer_id == callback_data.transfer_id:
         await state.clear()
-    balance = await service.rub_balance(callback.from_user.id) if outcome == Outcome.ACCEPTED else None
-    await _edit_summary(
-        callback, result.transfer, outcome_text(_tr, language, result, balance=balance), language
-    )
+    balance = await transfers.rub_balance(callback.from_user.id) if outcome == Outcome.ACCEPTED else None
+    await _edit_summary(callback, result.transfer, outcome_text(_tr, language, result, balance=balance), language)
 
 
 async def _edit_summary(

@@ -18,28 +18,12 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
+from bot.commands import ALL_COMMANDS
+
 log = logging.getLogger("bot.updates")
 
 # The commands of interface.md; anything else that starts with "/" is logged as "/?".
-KNOWN_COMMANDS = frozenset(
-    {
-        "start",
-        "help",
-        "login",
-        "logout",
-        "balance",
-        "history",
-        "stats",
-        "transfer",
-        "cancel",
-        "language",
-        "notify",
-        "request",
-        "export",
-        "invite",
-        "members",
-    }
-)
+KNOWN_COMMANDS = frozenset(ALL_COMMANDS)
 
 # Callback data is ours (CallbackData prefixes), but only a short identifier before ":" is worth a log.
 _CALLBACK_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")

@@ -136,8 +136,10 @@ def check_keys(settings: Settings, tickets: list[tuple[int, bytes]]) -> Finding:
             )
         return Finding("keys", True, f"no key yet; one is generated into {settings.key_file} at first start")
     cipher = load_cipher(settings)
-    source = f"{len(settings.encryption_keys)} key(s) in ENCRYPTION_KEYS" if settings.encryption_keys else (
-        f"the key in {settings.key_file}"
+    source = (
+        f"{len(settings.encryption_keys)} key(s) in ENCRYPTION_KEYS"
+        if settings.encryption_keys
+        else (f"the key in {settings.key_file}")
     )
     unreadable = old = 0
     for tg_id, blob in tickets:

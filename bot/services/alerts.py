@@ -144,9 +144,7 @@ class AlertPoller:
         now = self.sessions.clock()
         since = (user.session_started_at or now) if mark is None else None
         try:
-            fetched = await self.sessions.run(
-                tg_id, lambda qiwi, s: self._fetch(qiwi, s, mark, since, schedule, now)
-            )
+            fetched = await self.sessions.run(tg_id, lambda qiwi, s: self._fetch(qiwi, s, mark, since, schedule, now))
         except NotLoggedIn:
             return PollResult.SKIPPED
         except SessionEnded:
@@ -168,7 +166,12 @@ class AlertPoller:
         return PollResult.OK
 
     async def _fetch(
-        self, qiwi: QiwiClient, session: Session, mark: int | None, since: datetime | None, schedule: _Schedule,
+        self,
+        qiwi: QiwiClient,
+        session: Session,
+        mark: int | None,
+        since: datetime | None,
+        schedule: _Schedule,
         now: datetime,
     ) -> _Fetched:
         """New payments: above the mark, or (first poll, `since` = the login) dated from the login on."""
@@ -180,8 +183,14 @@ class AlertPoller:
         cursor: tuple[int, datetime] | None = None
         for _ in range(MAX_PAGES_PER_POLL):
             page = await qiwi.history(
-                session.tgt, session.wallet, rows=MAX_HISTORY_ROWS, operation="IN", start=start, end=end,
-                next_txn_id=cursor[0] if cursor else None, next_txn_date=cursor[1] if cursor else None,
+                session.tgt,
+                session.wallet,
+                rows=MAX_HISTORY_ROWS,
+                operation="IN",
+                start=start,
+                end=end,
+                next_txn_id=cursor[0] if cursor else None,
+                next_txn_date=cursor[1] if cursor else None,
             )
             reached_mark = False
             for payment in page.payments:
@@ -235,7 +244,7 @@ class AlertPoller:
             schedule.next_due = now + self.interval * self._rng.uniform(0.9, 1.1)
             return
         schedule.failures += 1
-        delay = min(BACKOFF_CAP, self.interval * 2.0 ** schedule.failures)
+        delay = min(BACKOFF_CAP, self.interval * 2.0**schedule.failures)
         if result is PollResult.RATE_LIMITED:
             delay = max(delay, RATE_LIMIT_PAUSE)
             self._blocked_until[wallet] = now + delay

@@ -58,9 +58,7 @@ def is_weekly(start: datetime, end: datetime) -> bool:
     return (end.astimezone(MSK).date() - start.astimezone(MSK).date()).days + 1 > DAILY_UP_TO_DAYS
 
 
-def bucket_payments(
-    payments: Iterable[Payment], start: datetime, end: datetime, currency: str
-) -> list[Bucket]:
+def bucket_payments(payments: Iterable[Payment], start: datetime, end: datetime, currency: str) -> list[Bucket]:
     """Successful payments in `currency` summed per day (or per week from Monday), every bucket present."""
     from bot.timeutil import MSK
 

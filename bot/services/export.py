@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
 EXPORT_PERIODS = ("month", "prev_month", "days30", "days90")
 COLUMNS = (
-    "date", "direction", "amount", "currency", "counterparty", "comment", "status", "qiwi_txn_id", "client_id",
+    "date",
+    "direction",
+    "amount",
+    "currency",
+    "counterparty",
+    "comment",
+    "status",
+    "qiwi_txn_id",
+    "client_id",
 )
 _DIRECTIONS = {"IN": "in", "OUT": "out", "QIWI_CARD": "card"}
 # A cell starting with one of these is a formula to a spreadsheet; text from outside must not run as one.

@@ -106,8 +106,14 @@ class RequestService:
         if payer is None or payer.wallet is None or payer.tg_id == requester_tg_id:
             raise RequestProblem("payer")
         request = await self.db.requests.create(
-            requester_tg_id=requester_tg_id, requester_wallet=requester.wallet, payer_tg_id=payer_tg_id,
-            amount=amount, comment=comment, now=self.clock(), ttl=self.ttl, requester_name=requester_name[:64],
+            requester_tg_id=requester_tg_id,
+            requester_wallet=requester.wallet,
+            payer_tg_id=payer_tg_id,
+            amount=amount,
+            comment=comment,
+            now=self.clock(),
+            ttl=self.ttl,
+            requester_name=requester_name[:64],
         )
         log.info("money request %s: user %s asks user %s", request.id, requester_tg_id, payer_tg_id)
         return request

@@ -108,9 +108,7 @@ async def _settle(
     except Exception:
         log.exception("transfer %s: resolution failed; it stays open", transfer.id)
         return ConfirmResult(Outcome.UNKNOWN, transfer)
-    still_open = result.transfer is None or result.transfer.status in (
-        TransferStatus.SENDING, TransferStatus.UNKNOWN
-    )
+    still_open = result.transfer is None or result.transfer.status in (TransferStatus.SENDING, TransferStatus.UNKNOWN)
     # Someone who saw only "sending…" before the restart hears that it is still being checked; otherwise
     # an open row stays quiet until it is settled.
     if still_open and not (tell_if_still_open and was == TransferStatus.SENDING):
@@ -140,8 +138,10 @@ async def _notify(bot: Bot, service: TransferService, i18n: Texts, result: Confi
             summary = summary_text(tr, language, transfer)
             try:
                 await bot.edit_message_text(
-                    summary + "\n\n" + notice.split("\n", 1)[-1], chat_id=chat_id,
-                    message_id=transfer.message_id, reply_markup=None,
+                    summary + "\n\n" + notice.split("\n", 1)[-1],
+                    chat_id=chat_id,
+                    message_id=transfer.message_id,
+                    reply_markup=None,
                 )
             except TelegramAPIError as error:
                 log.info("transfer %s: summary not edited (%s)", transfer.id, type(error).__name__)

@@ -83,7 +83,11 @@ def refusal_text(tr: Translate, reason: RefusalReason | None, qiwi_message: str 
 
 
 def outcome_text(
-    tr: Translate, language: str, result: ConfirmResult, *, balance: Money | None = None,
+    tr: Translate,
+    language: str,
+    result: ConfirmResult,
+    *,
+    balance: Money | None = None,
     ttl_end: datetime | None = None,
 ) -> str:
     """The line(s) that replace the summary's buttons once Confirm (or Cancel) was handled."""
@@ -140,7 +144,8 @@ def final_notice(tr: Translate, language: str, result: ConfirmResult, *, balance
     if transfer is None:
         return tr("transfer.stale")
     head = tr("transfer.update").format(
-        amount=money(transfer.amount, language), recipient=mask_phone(transfer.recipient),
+        amount=money(transfer.amount, language),
+        recipient=mask_phone(transfer.recipient),
         when=clock_time(transfer.created_at),
     )
     if transfer.status == TransferStatus.UNKNOWN:

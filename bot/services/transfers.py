@@ -63,7 +63,6 @@ from bot.services.sessions import NotLoggedIn, Session, SessionEnded
 from bot.storage.models import Transfer, TransferStatus
 
 if TYPE_CHECKING:
-
     from bot.qiwi.client import QiwiClient
     from bot.services.sessions import SessionService
     from bot.storage.transfers import TransferRepository
@@ -153,7 +152,7 @@ def parse_command(args: str, *, limit: Decimal, sender: str | None = None) -> Tr
             raise DraftProblem("usage", "missing")
         recipient = parse_recipient(recipient, sender=sender)
         amount = parse_transfer_amount(words[taken], limit=limit)
-        comment = parse_comment(" ".join(words[taken + 1:]))
+        comment = parse_comment(" ".join(words[taken + 1 :]))
         return TransferDraft(recipient, amount, comment)
     raise DraftProblem("recipient", "invalid")
 
@@ -242,8 +241,12 @@ class TransferService:
         if draft.recipient == wallet:
             raise DraftProblem("recipient", "self")
         transfer = await self._transfers.create_draft(
-            tg_id=tg_id, wallet=wallet, recipient=draft.recipient, amount=draft.amount,
-            comment=draft.comment, now=self.now(),
+            tg_id=tg_id,
+            wallet=wallet,
+            recipient=draft.recipient,
+            amount=draft.amount,
+            comment=draft.comment,
+            now=self.now(),
         )
         log.info("transfer %s prepared (client id %s)", transfer.id, transfer.client_id)
         return transfer
@@ -325,8 +328,12 @@ class TransferService:
     async def _pay(self, transfer: Transfer) -> PaymentResult:
         async def call(qiwi: QiwiClient, session: Session) -> PaymentResult:
             return await qiwi.pay(
-                session.tgt, transfer.wallet, client_id=transfer.client_id, amount=transfer.amount,
-                account=api_account(transfer.recipient), comment=transfer.comment,
+                session.tgt,
+                transfer.wallet,
+                client_id=transfer.client_id,
+                amount=transfer.amount,
+                account=api_account(transfer.recipient),
+                comment=transfer.comment,
             )
 
         return await self.sessions.run(transfer.tg_id, call)
@@ -342,7 +349,9 @@ class TransferService:
                 return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id), session_expired=expired)
             replacement = await self._replace_unsent(transfer)
             return ConfirmResult(
-                Outcome.NEEDS_LOGIN, await self.get(transfer.id), replacement=replacement,
+                Outcome.NEEDS_LOGIN,
+                await self.get(transfer.id),
+                replacement=replacement,
                 session_expired=expired,
             )
         except QiwiPaymentOutcomeUnknown as error:
@@ -398,8 +407,12 @@ class TransferService:
         """
         await self._transfers.mark_failed(transfer.id, NOT_SENT_CODE, None, self.now())
         replacement = await self._transfers.create_draft(
-            tg_id=transfer.tg_id, wallet=transfer.wallet, recipient=transfer.recipient, amount=transfer.amount,
-            comment=transfer.comment, now=transfer.created_at,
+            tg_id=transfer.tg_id,
+            wallet=transfer.wallet,
+            recipient=transfer.recipient,
+            amount=transfer.amount,
+            comment=transfer.comment,
+            now=transfer.created_at,
         )
         if transfer.chat_id is not None and transfer.message_id is not None:
             await self._transfers.set_message(replacement.id, transfer.chat_id, transfer.message_id)
@@ -458,8 +471,7 @@ class TransferService:
             return ConfirmResult(Outcome.UNKNOWN, transfer)
         if transfer.status == S.SENDING and self.now() - transfer.created_at < self.ttl:
             # Also when the history could not be read: the re-send's answer is definitive either way.
-            log.info("transfer %s: not in the history; re-sending with the same id %s", transfer.id,
-                     transfer.client_id)
+            log.info("transfer %s: not in the history; re-sending with the same id %s", transfer.id, transfer.client_id)
             return await self._send(transfer, first_attempt=False)
         if transfer.status == S.SENDING:
             await self._transfers.mark_unknown(transfer.id, self.now())

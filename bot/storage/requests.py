@@ -110,8 +110,17 @@ class RequestRepository:
             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)
             RETURNING {_COLUMNS}
             """,
-            (requester_tg_id, requester_wallet, requester_name, payer_tg_id, dump_amount(amount), comment, stamp,
-             dump_time(now + ttl), stamp),
+            (
+                requester_tg_id,
+                requester_wallet,
+                requester_name,
+                payer_tg_id,
+                dump_amount(amount),
+                comment,
+                stamp,
+                dump_time(now + ttl),
+                stamp,
+            ),
         )
         assert row is not None  # INSERT … RETURNING always yields the row
         return _request(row)

@@ -13,8 +13,17 @@ async def test_help_cancel_and_unknown_input(running_bot: RunningBot) -> None:
     user = running_bot.user(ADMIN_ID)
     help_text = await ask(user, "/help", "Commands")
     for command in (
-        "/login", "/logout", "/balance", "/history", "/stats", "/transfer", "/request", "/export", "/notify",
-        "/language", "/cancel",
+        "/login",
+        "/logout",
+        "/balance",
+        "/history",
+        "/stats",
+        "/transfer",
+        "/request",
+        "/export",
+        "/notify",
+        "/language",
+        "/cancel",
     ):
         assert command in help_text
     assert "/invite" in help_text  # an admin sees the admin commands too

@@ -130,9 +130,7 @@ async def polling(tg: FakeTelegram, bot: Bot) -> AsyncIterator[Dispatcher]:
     """A real Dispatcher long-polling the fake server until the test ends."""
     dp = Dispatcher()
     dp.include_router(tiny_router())
-    task = asyncio.create_task(
-        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=5)
-    )
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=5))
     await tg.wait_polling(timeout=10)
     try:
         yield dp

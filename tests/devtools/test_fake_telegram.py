@@ -109,9 +109,7 @@ async def test_chat_action_document_and_photo_are_recorded(tg: FakeTelegram, pol
     assert (photo.file.width, photo.file.height, photo.text) == (1, 1, "chart")
 
 
-async def test_html_is_parsed_into_entities_and_bad_html_is_rejected(
-    tg: FakeTelegram, polling: Dispatcher
-) -> None:
+async def test_html_is_parsed_into_entities_and_bad_html_is_rejected(tg: FakeTelegram, polling: Dispatcher) -> None:
     mia = tg.user(506, "Mia")
     await mia.send("/html")
     html = await mia.wait_for("Bold")
@@ -206,7 +204,11 @@ async def test_get_me_and_json_bodies(tg: FakeTelegram, bot: Bot) -> None:
     rui = tg.user(510, "Rui")
     await rui.send("hello")
     url = f"{tg.base_url}/bot{tg.token}/sendMessage"
-    body = {"chat_id": 510, "text": "via json", "reply_markup": {"inline_keyboard": [[{"text": "Go", "url": "https://t.me"}]]}}
+    body = {
+        "chat_id": 510,
+        "text": "via json",
+        "reply_markup": {"inline_keyboard": [[{"text": "Go", "url": "https://t.me"}]]},
+    }
     async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
         result = (await response.json())["result"]
     assert result["text"] == "via json" and result["from"]["id"] == 123456789

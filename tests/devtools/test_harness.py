@@ -59,9 +59,7 @@ def tiny_bot(tmp_path: Path) -> Path:
     return script
 
 
-async def test_bot_process_runs_answers_and_stops_on_sigterm(
-    tg: FakeTelegram, tmp_path: Path, tiny_bot: Path
-) -> None:
+async def test_bot_process_runs_answers_and_stops_on_sigterm(tg: FakeTelegram, tmp_path: Path, tiny_bot: Path) -> None:
     env = bot_env(tg, None, tmp_path, admin_ids=[7])
     assert env["ADMIN_IDS"] == "7" and env["TELEGRAM_API_URL"] == tg.base_url
     async with BotProcess(env, tmp_path, telegram=tg, argv=[sys.executable, str(tiny_bot)]) as proc:
@@ -95,9 +93,7 @@ async def test_kill_is_abrupt_and_wait_ready_reports_an_early_exit(tg: FakeTeleg
             await failing.wait_ready(timeout=10)
 
 
-async def test_environment_is_clean_and_log_pattern_readiness(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_environment_is_clean_and_log_pattern_readiness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_URL", "https://leaked.example")
     code = (
         "import os, time; print('webhook', os.environ.get('WEBHOOK_URL')); print('ready', os.environ['X']); "

@@ -38,8 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
 class Stand:
     """One fake Telegram + one QIWI emulator + one bot process (restartable) over one data folder."""
 
-    def __init__(self, telegram: FakeTelegram, emulator: Emulator, qiwi: EmulatorServer, data_dir: Path,
-                 env: dict[str, str]) -> None:
+    def __init__(
+        self, telegram: FakeTelegram, emulator: Emulator, qiwi: EmulatorServer, data_dir: Path, env: dict[str, str]
+    ) -> None:
         self.telegram = telegram
         self.emulator = emulator
         self.qiwi = qiwi
@@ -190,8 +191,9 @@ def assert_no_secrets(stand: Stand) -> None:
         "bot token": {token, token.split(":", 1)[1]},
     }
     assert secrets["ticket"] and secrets["cookie"], "the conversations should have produced tickets and cookies"
-    places = {path.name: path.read_bytes() for path in stand.data_dir.iterdir()
-              if path.name.startswith(stand.db_path.name)}
+    places = {
+        path.name: path.read_bytes() for path in stand.data_dir.iterdir() if path.name.startswith(stand.db_path.name)
+    }
     assert stand.db_path.name in places
     places["log"] = stand.log_path.read_bytes()
     assert b"DEBUG" in places["log"], "the log should be at DEBUG level"

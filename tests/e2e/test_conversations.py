@@ -152,8 +152,11 @@ async def test_balance_history_two_pages_and_stats(stand: Stand) -> None:
     now = datetime.now(MSK)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     expected_in = sum(
-        (row.amount for row in wallet.history
-         if row.type == "IN" and row.status == "SUCCESS" and row.currency == "RUB" and row.date >= month_start),
+        (
+            row.amount
+            for row in wallet.history
+            if row.type == "IN" and row.status == "SUCCESS" and row.currency == "RUB" and row.date >= month_start
+        ),
         Decimal(0),
     )
     assert f"Incoming: {rub(expected_in)}" in (stats.text or ""), stats.text

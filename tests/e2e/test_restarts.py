@@ -32,7 +32,8 @@ RECIPIENT = "79110000029"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stand(stand_factory: Any) -> AsyncIterator[Stand]:
-    built: Stand = await stand_factory([PAYER, DIALOG])
+    # A long QIWI timeout: the kill -9 must land while the bot still waits for the payment's answer.
+    built: Stand = await stand_factory([PAYER, DIALOG], QIWI_TIMEOUT="120")
     built.wallet("79110000021", "Pay3r-secret-21", rub="1000")
     built.wallet("79110000022", "Dia1og-secret-22", rub="1000")
     yield built

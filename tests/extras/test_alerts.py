@@ -103,9 +103,7 @@ async def test_nothing_missed_or_repeated_across_a_restart(
         await close_stack(second)
 
 
-async def test_a_failed_message_is_retried_and_earlier_ones_are_not_repeated(
-    stack: Stack, i18n: CatalogI18n
-) -> None:
+async def test_a_failed_message_is_retried_and_earlier_ones_are_not_repeated(stack: Stack, i18n: CatalogI18n) -> None:
     await stack.login()
     delivered: list[str] = []
     failures = iter([False, True])  # the second message fails once
@@ -193,9 +191,7 @@ async def test_errors_back_off_exponentially(stack: Stack, i18n: CatalogI18n) ->
     stack.emulator.faults.clear()
 
 
-async def test_the_loop_polls_spread_one_request_per_wallet_and_stops_cleanly(
-    stack: Stack, i18n: CatalogI18n
-) -> None:
+async def test_the_loop_polls_spread_one_request_per_wallet_and_stops_cleanly(stack: Stack, i18n: CatalogI18n) -> None:
     await stack.login(ALICE, MAIN_WALLET)
     await stack.login(BOB, RECEIVER_WALLET)
     alerts = poller(stack, i18n, interval=0.3)

@@ -22,17 +22,32 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def payment(day: int, kind: str, amount: str, currency: str = "RUB", status: str = "SUCCESS") -> Payment:
     return Payment(
-        txn_id=day * 100 + len(amount), person_id=None, date=datetime(2026, 11, day, 23, 30, tzinfo=MSK),
-        status=status, type=kind, status_text=None, trm_txn_id=None, account=None,
-        sum=Money(Decimal(amount), currency), commission=None, total=None, provider_name=None, comment=None,
-        error_code=None, error=None,
+        txn_id=day * 100 + len(amount),
+        person_id=None,
+        date=datetime(2026, 11, day, 23, 30, tzinfo=MSK),
+        status=status,
+        type=kind,
+        status_text=None,
+        trm_txn_id=None,
+        account=None,
+        sum=Money(Decimal(amount), currency),
+        commission=None,
+        total=None,
+        provider_name=None,
+        comment=None,
+        error_code=None,
+        error=None,
     )
 
 
 def test_daily_buckets_sum_exactly_and_skip_other_currencies_and_failures() -> None:
     payments = [
-        payment(2, "IN", "100.10"), payment(2, "IN", "0.20"), payment(2, "OUT", "50"),
-        payment(3, "OUT", "7.77"), payment(3, "IN", "999", currency="USD"), payment(4, "IN", "5", status="ERROR"),
+        payment(2, "IN", "100.10"),
+        payment(2, "IN", "0.20"),
+        payment(2, "OUT", "50"),
+        payment(3, "OUT", "7.77"),
+        payment(3, "IN", "999", currency="USD"),
+        payment(4, "IN", "5", status="ERROR"),
     ]
     start, end = datetime(2026, 11, 1, tzinfo=MSK), datetime(2026, 11, 5, 12, tzinfo=MSK)
     buckets = bucket_payments(payments, start, end, "RUB")

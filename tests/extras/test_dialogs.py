@@ -29,7 +29,10 @@ OTHER_ID = 1001  # a second admin, so no invite dance is needed
 
 @pytest.fixture
 async def fast_bot(
-    telegram: FakeTelegram, emulator: Emulator, qiwi_server: EmulatorServer, tmp_path: Path,
+    telegram: FakeTelegram,
+    emulator: Emulator,
+    qiwi_server: EmulatorServer,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[RunningBot]:
     """The real bot with a sub-second alert interval and request sweep (settings validate >= 10 s for

@@ -28,8 +28,13 @@ async def api_pages(stack: Stack, start: datetime, end: datetime) -> tuple[list[
     pages = 0
     while True:
         page = await stack.qiwi.history(
-            session.tgt, session.wallet, rows=7, start=start, end=end,
-            next_txn_id=cursor[0] if cursor else None, next_txn_date=cursor[1] if cursor else None,
+            session.tgt,
+            session.wallet,
+            rows=7,
+            start=start,
+            end=end,
+            next_txn_id=cursor[0] if cursor else None,
+            next_txn_date=cursor[1] if cursor else None,
         )
         pages += 1
         payments += page.payments
@@ -58,7 +63,9 @@ async def test_a_multi_page_period_parses_back_to_the_api_amounts(stack: Stack) 
         assert datetime.fromisoformat(row["date"]) == payment.date and "+" in row["date"]
         assert row["direction"] == {"IN": "in", "OUT": "out"}.get(payment.type or "", row["direction"])
     assert sum(Decimal(r["amount"]) for r in rows if r["currency"] == "RUB") == sum(
-        (p.sum or p.total).amount for p in expected if (p.sum or p.total).currency == "RUB"  # type: ignore[union-attr]
+        (p.sum or p.total).amount
+        for p in expected
+        if (p.sum or p.total).currency == "RUB"  # type: ignore[union-attr]
     )
     assert any(r["comment"] == "№54 «ёж»" for r in rows)  # Cyrillic survives the round trip
     assert export.filename.endswith(".csv") and export.filename.startswith("qiwi-")
@@ -73,9 +80,20 @@ async def test_an_empty_period_is_a_header_only_file(stack: Stack) -> None:
 
 def test_rows_are_spreadsheet_safe() -> None:
     payment = Payment(
-        txn_id=1, person_id=None, date=datetime(2026, 11, 2, 9, 5, tzinfo=MSK), status="SUCCESS", type="OUT",
-        status_text=None, trm_txn_id="1764000000000", account="+79121112233", sum=Money(Decimal("1E+3"), "RUB"),
-        commission=None, total=None, provider_name=None, comment='=HYPERLINK("x"), "quoted"', error_code=None,
+        txn_id=1,
+        person_id=None,
+        date=datetime(2026, 11, 2, 9, 5, tzinfo=MSK),
+        status="SUCCESS",
+        type="OUT",
+        status_text=None,
+        trm_txn_id="1764000000000",
+        account="+79121112233",
+        sum=Money(Decimal("1E+3"), "RUB"),
+        commission=None,
+        total=None,
+        provider_name=None,
+        comment='=HYPERLINK("x"), "quoted"',
+        error_code=None,
         error=None,
     )
     row = payment_row(payment)

@@ -111,9 +111,14 @@ async def test_genkey_needs_no_token_and_prints_fresh_valid_keys(tmp_path: Path)
 
 async def test_sandbox_needs_no_token_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "sandbox",
-        env=base_env(), cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        env=base_env(),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None and process.stderr is not None
     urls: dict[str, str] = {}

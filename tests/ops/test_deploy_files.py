@@ -90,9 +90,7 @@ def test_compose_restarts_reads_env_file_and_keeps_data() -> None:
 
 def test_systemd_unit_is_hardened_and_writes_only_its_data() -> None:
     unit = (REPO_ROOT / "deploy" / "qiwi-bot.service").read_text()
-    keys = dict(
-        line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#")
-    )
+    keys = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
     home = keys["WorkingDirectory"]
     assert shlex.split(keys["ExecStart"]) == [f"{home}/.venv/bin/python", "-m", "bot"]
     assert keys["EnvironmentFile"] == f"{home}/.env"
@@ -104,9 +102,7 @@ def test_systemd_unit_is_hardened_and_writes_only_its_data() -> None:
     assert keys["RestartPreventExitStatus"] == "2"  # the CLI's exit code for a configuration error
 
 
-def test_env_example_loads_and_readme_documents_every_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_env_example_loads_and_readme_documents_every_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     example = (REPO_ROOT / ".env.example").read_text()
     monkeypatch.chdir(tmp_path)
     for name in HINTS:

@@ -30,9 +30,14 @@ async def test_bot_runs_with_json_logs_and_stops_on_ctrl_c(tmp_path: Path, teleg
         LOG_LEVEL="DEBUG",
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot",
-        env=env, cwd=tmp_path,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     admin = telegram.user(ADMIN, "Admin")
     try:

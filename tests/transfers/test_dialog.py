@@ -308,11 +308,17 @@ async def test_restart_between_sending_and_answer(running_bot: RunningBot) -> No
         await db.close()
     # What the dead process had sent: the payment under the summary's own client id.
     wallet = running_bot.emulator.wallet(MAIN_WALLET)
-    running_bot.emulator.pay(MAIN_WALLET, {
-        "id": claimed.client_id, "sum": {"amount": claimed.amount, "currency": "643"},
-        "comment": claimed.comment, "fields": {"account": claimed.recipient[1:]},
-        "source": "account_643", "paymentMethod": {"type": "Account", "accountId": "643"},
-    })
+    running_bot.emulator.pay(
+        MAIN_WALLET,
+        {
+            "id": claimed.client_id,
+            "sum": {"amount": claimed.amount, "currency": "643"},
+            "comment": claimed.comment,
+            "fields": {"account": claimed.recipient[1:]},
+            "source": "account_643",
+            "paymentMethod": {"type": "Account", "accountId": "643"},
+        },
+    )
     assert wallet.balance() > 0
 
     user.forget()

@@ -143,7 +143,10 @@ async def test_session_dead_before_confirm_keeps_the_summary_confirmable(stack: 
     reopened = result.replacement
     assert reopened is not None and reopened.status == TransferStatus.AWAITING_CONFIRMATION
     assert (reopened.created_at, reopened.amount, reopened.recipient, reopened.comment) == (
-        transfer.created_at, transfer.amount, transfer.recipient, transfer.comment
+        transfer.created_at,
+        transfer.amount,
+        transfer.recipient,
+        transfer.comment,
     )
 
     # Not logged in yet: nothing is claimed, the summary stays as it is.
@@ -257,8 +260,14 @@ async def claimed_row(stack: Stack, *, age: timedelta = timedelta(0)) -> Transfe
 async def test_sending_row_whose_request_went_out_is_found_in_history(stack: Stack) -> None:
     claimed = await claimed_row(stack)
     tgt = await stack.qiwi.create_tgt(MAIN_WALLET, DEMO_PASSWORD)
-    await stack.qiwi.pay(tgt, MAIN_WALLET, client_id=claimed.client_id, amount=claimed.amount,
-                         account=claimed.recipient[1:], comment=claimed.comment)
+    await stack.qiwi.pay(
+        tgt,
+        MAIN_WALLET,
+        client_id=claimed.client_id,
+        amount=claimed.amount,
+        account=claimed.recipient[1:],
+        comment=claimed.comment,
+    )
     stack.emulator.clock.advance(timedelta(minutes=30))  # the bot was down a while
 
     result = await stack.service.resolve(claimed)
@@ -309,8 +318,14 @@ async def test_sending_row_with_unreadable_history_is_settled_by_the_same_id(sta
     """The re-send is safe even when the history cannot say whether the first request went through."""
     claimed = await claimed_row(stack)
     tgt = await stack.qiwi.create_tgt(MAIN_WALLET, DEMO_PASSWORD)
-    first = await stack.qiwi.pay(tgt, MAIN_WALLET, client_id=claimed.client_id, amount=claimed.amount,
-                                 account=claimed.recipient[1:], comment=claimed.comment)
+    first = await stack.qiwi.pay(
+        tgt,
+        MAIN_WALLET,
+        client_id=claimed.client_id,
+        amount=claimed.amount,
+        account=claimed.recipient[1:],
+        comment=claimed.comment,
+    )
     stack.emulator.faults.inject("history", "status", status=500, times=None)
 
     result = await stack.service.resolve(claimed)

@@ -32,8 +32,14 @@ SENDER = "79001112233"
 FILES = ("bot/handlers/transfer.py", "bot/services/transfer_texts.py", "bot/services/transfer_reconcile.py")
 _KEY = re.compile(r"""\b(?:_|tr|text)\(\s*["'](transfer\.[a-z0-9_.]+)["']""")
 PROBLEMS = [
-    ("recipient", "invalid"), ("recipient", "self"), ("comment", "too_long"), ("usage", "missing"),
-    ("amount", "not_a_number"), ("amount", "not_positive"), ("amount", "too_precise"), ("amount", "too_large"),
+    ("recipient", "invalid"),
+    ("recipient", "self"),
+    ("comment", "too_long"),
+    ("usage", "missing"),
+    ("amount", "not_a_number"),
+    ("amount", "not_positive"),
+    ("amount", "too_precise"),
+    ("amount", "too_large"),
 ]
 
 
@@ -100,9 +106,19 @@ def _transfer(status: TransferStatus, **fields: str | None) -> Transfer:
     values: dict[str, str | None] = {"qiwi_txn_id": None, "failure_code": None, "failure_message": None}
     values.update(fields)
     return Transfer(
-        id=1, client_id="1795819164621", tg_id=1, wallet=SENDER, recipient="79121112233",
-        amount=Decimal("1500.5"), comment="<script>", status=status, created_at=moment, updated_at=moment,
-        chat_id=None, message_id=None, **values,  # type: ignore[arg-type]
+        id=1,
+        client_id="1795819164621",
+        tg_id=1,
+        wallet=SENDER,
+        recipient="79121112233",
+        amount=Decimal("1500.5"),
+        comment="<script>",
+        status=status,
+        created_at=moment,
+        updated_at=moment,
+        chat_id=None,
+        message_id=None,
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -113,8 +129,12 @@ def test_every_outcome_renders(language: str) -> None:
     def tr(key: str) -> str:
         return i18n.text(key, language)
 
-    summary = summary_text(tr, language, _transfer(TransferStatus.AWAITING_CONFIRMATION),
-                           ttl_end=datetime(2026, 11, 27, 12, 10, tzinfo=UTC))
+    summary = summary_text(
+        tr,
+        language,
+        _transfer(TransferStatus.AWAITING_CONFIRMATION),
+        ttl_end=datetime(2026, 11, 27, 12, 10, tzinfo=UTC),
+    )
     assert "&lt;script&gt;" in summary and "<script>" not in summary
     assert "15:10" in summary and "+7 912 ***-**-33" in summary
     for step, reason in PROBLEMS:
@@ -123,8 +143,12 @@ def test_every_outcome_renders(language: str) -> None:
     text = outcome_text(tr, language, accepted, balance=Money(Decimal("3.15"), "RUB"))
     assert "19000000001" in text and ("3,15" in text if language == "ru" else "3.15" in text)
     for reason in RefusalReason:
-        failed = ConfirmResult(Outcome.FAILED, _transfer(TransferStatus.FAILED, failure_code="QWPRC-1"),
-                               reason=reason, qiwi_message="Текст QIWI")
+        failed = ConfirmResult(
+            Outcome.FAILED,
+            _transfer(TransferStatus.FAILED, failure_code="QWPRC-1"),
+            reason=reason,
+            qiwi_message="Текст QIWI",
+        )
         rendered = outcome_text(tr, language, failed)
         assert rendered and ("Текст QIWI" in rendered) == (reason not in REFUSAL_KEYS)
     not_sent = ConfirmResult(Outcome.FAILED, _transfer(TransferStatus.FAILED, failure_code=NOT_FOUND_CODE))
