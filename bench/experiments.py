@@ -3,12 +3,6 @@
 Used by `python -m bench --experiment NAME` to measure a change before its owner makes it; the bot's own files
 are not touched. Each fix below names the file it belongs in.
 
-- `response-types` (bot/factory.py): aiogram validates every Bot API answer with
-  `Response[method.__returning__]`, a pydantic generic model that pydantic caches only weakly. The class
-  is cyclic garbage right after the call, the garbage collector frees it, and the next call builds it
-  again (~5 ms of CPU). One strong reference per return type makes every later call a cache hit.
-- `png` (bot/services/chart.py): `image.save(..., optimize=True)` spends ~28 of the chart's ~40 ms of CPU in
-  zlib; `compress_level=1` draws the same picture in ~12 ms (27 KB instead of 19 KB).
 - `aiohttp-transport` (bot/qiwi/client.py): httpx + httpcore + anyio cost ~2 ms of CPU per request here,
   aiohttp ~0.2 ms. This keeps httpx's API and sends through aiohttp instead. Measurement only: a real
   transport must also map aiohttp's errors onto httpx's (connect vs. read failures decide whether a payment's
@@ -23,41 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 KEPT: list[Any] = []
-
-
-def response_types() -> None:
-    from aiogram import methods
-    from aiogram.methods.base import Response
-
-    used = (
-        methods.GetMe,
-        methods.GetUpdates,
-        methods.DeleteWebhook,
-        methods.SetMyCommands,
-        methods.SendMessage,
-        methods.EditMessageText,
-        methods.EditMessageReplyMarkup,
-        methods.DeleteMessage,
-        methods.AnswerCallbackQuery,
-        methods.SendChatAction,
-        methods.SendDocument,
-        methods.SendPhoto,
-    )
-    KEPT.extend(Response[method.__returning__] for method in used)  # type: ignore[name-defined]
-
-
-def png() -> None:
-    from PIL import Image
-
-    original = Image.Image.save
-
-    def save(self: Image.Image, fp: Any, format: str | None = None, **params: Any) -> None:
-        if (format or "").upper() == "PNG":
-            params.pop("optimize", None)
-            params.setdefault("compress_level", 1)
-        original(self, fp, format, **params)
-
-    Image.Image.save = save  # type: ignore[method-assign]
 
 
 def aiohttp_transport() -> None:
@@ -106,8 +65,6 @@ def aiohttp_transport() -> None:
 
 
 FIXES: dict[str, Callable[[], None]] = {
-    "response-types": response_types,
-    "png": png,
     "aiohttp-transport": aiohttp_transport,
 }
 

@@ -29,7 +29,7 @@ FIRST_MEMBER = 100_000
 RESULTS = Path(__file__).with_name("RESULTS.md")
 IDLE_WINDOW = 10.0
 # Proposed fixes measured without editing the bot: name -> module run instead of `bot`.
-EXPERIMENTS = ("response-types", "png", "aiohttp-transport")
+EXPERIMENTS = ("aiohttp-transport",)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
