@@ -16,8 +16,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-KEPT: list[Any] = []
-
 
 def aiohttp_transport() -> None:
     import aiohttp
