@@ -1,6 +1,6 @@
 """`python -m bot console`: the whole bot in a terminal, with the QIWI emulator and a fake Bot API.
 
-The person at the keyboard is an admin user in a private chat. Text is sent as a message; `1` or `#1`
+The person at the keyboard is an admin user in a private chat. Text is sent as a message; `#1`
 presses button 1 of the latest message that showed buttons; `/quit` or end of input stops everything.
 """
 
@@ -22,7 +22,8 @@ from bot.devtools.transcript import BotAction, Button
 
 CONSOLE_TOKEN = "100200300:ConsoleOnlyTokenNotValidAnywhere"
 CONSOLE_USER_ID = 100001
-_BUTTON_NUMBER = re.compile(r"#?(\d{1,3})")
+# `#N`, never a bare number: amounts and comments are numbers too.
+_BUTTON_NUMBER = re.compile(r"#(\d{1,3})")
 # After each input the console waits until the bot has been quiet this long, so that a script (or a
 # person typing ahead) presses buttons on the answer to the previous line, not on an older message.
 SETTLE_SECONDS = 0.4
@@ -67,7 +68,7 @@ async def run_console(
         if await _started(telegram, bot_task, out):
             out.line(
                 f"Console: you are user {user_id} ({first_name}, admin, language {language_code}). Type a "
-                "message; a number presses that button of the latest buttons; /quit leaves."
+                "message; #N presses button N of the latest buttons; /quit leaves."
             )
             await _conversation(stdin, out, user, screen, bot_task, settle)
     finally:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from bot.phone import InvalidPhone, normalize_phone
 from bot.services.history import Period, counterparty, stats_period
 from bot.timeutil import MSK
 
@@ -61,6 +62,17 @@ def _text(value: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def _counterparty(payment: Payment) -> str:
+    # A wallet goes out as its bare id (79001112233): "+7 900 …" would read as a formula in a spreadsheet and
+    # would need the escaping quote, which then shows in the cell.
+    if payment.account:
+        try:
+            return normalize_phone(payment.account)
+        except InvalidPhone:
+            pass
+    return _text(counterparty(payment))
+
+
 def payment_row(payment: Payment) -> list[str]:
     money = payment.sum or payment.total
     return [
@@ -68,7 +80,7 @@ def payment_row(payment: Payment) -> list[str]:
         _DIRECTIONS.get(payment.type or "", (payment.type or "").lower()),
         _amount(money.amount) if money else "",
         money.currency if money else "",
-        _text(counterparty(payment)),
+        _counterparty(payment),
         _text(payment.comment),
         payment.status or "",
         str(payment.txn_id),

@@ -36,12 +36,12 @@ async def run_script(script: str, **kwargs: object) -> str:
 
 async def test_console_shows_answers_numbers_buttons_and_presses_them() -> None:
     output = await run_script(
-        "/start\n2\n/start\n#1\nsecret hunter2\n/doc\n9\n/quit\nnot sent\n", backend=tiny_backend, settle=0.2
+        "/start\n#2\n/start\n#1\nsecret hunter2\n/doc\n#9\n/quit\nnot sent\n", backend=tiny_backend, settle=0.2
     )
     lines = output.splitlines()
     assert "bot #2: Hello, Console (en, private)" in lines
     assert "    [1] Confirm  [2] Cancel" in lines
-    # "2" pressed Cancel on the first greeting, "#1" Confirm on the second.
+    # "#2" pressed Cancel on the first greeting, "#1" Confirm on the second.
     assert "(you pressed [2] Cancel)" in lines and "(bot deleted message #2)" in lines
     assert "(alert) Cancelled" in lines
     assert "bot #4: Hello, Console (en, private)" in lines
@@ -50,6 +50,9 @@ async def test_console_shows_answers_numbers_buttons_and_presses_them() -> None:
     assert "(bot deleted your message #5)" in lines
     assert any(line.startswith("bot #8 sent a document (29 bytes), saved to ") for line in lines)
     assert "(no message with buttons to press)" in lines
+    # A bare number is text (an amount, say), not a button press.
+    plain = await run_script("/start\n2\n", backend=tiny_backend, settle=0.2)
+    assert "bot #4: echo: 2" in plain.splitlines() and "(you pressed" not in plain
     assert "not sent" not in output.replace("you> not sent", "")
     assert "you> not sent" not in lines
     assert lines[-1] == "Bye."

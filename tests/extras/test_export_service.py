@@ -99,6 +99,7 @@ def test_rows_are_spreadsheet_safe() -> None:
     row = payment_row(payment)
     assert row[0] == "2026-11-02T09:05:00+03:00" and row[1] == "out" and row[2] == "1000"
     assert row[5].startswith("'=")  # not run as a formula
+    assert row[4] == "79121112233"  # a wallet as its bare id: no "+", so neither a formula nor a quote
     back = parse(write_csv([payment]))[0]
     assert back["comment"] == row[5] and back["client_id"] == "1764000000000"
 
