@@ -300,13 +300,15 @@ class FakeTelegram:
         await self.wait_until(lambda: self.get_updates_calls >= calls, timeout, "the bot never polled")
 
     async def wait_until(self, condition: Callable[[], bool], within: float, what: str) -> None:
-        """Waits until `condition()` holds, re-checking after every change; `TimeoutError` after `within` s."""
+        """Waits until `condition()` holds, re-checking after every change and at least every 0.1 s (a condition
+        may watch something outside this server, such as the QIWI emulator's ledger); `TimeoutError` after
+        `within` s."""
         deadline = time.monotonic() + within
         while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"{what} within {within:g} s")
-            await self.wait_change(remaining)
+            await self.wait_change(min(remaining, 0.1))
 
     async def wait_change(self, at_most: float) -> None:
         """Sleeps until anything changes (an update, a bot action, a poll) or `at_most` seconds pass."""
