@@ -431,19 +431,7 @@ async def decline_pressed(
 async def announce_sweep(bot: Bot, db: Database, i18n: CatalogI18n, sweep: Sweep) -> None:
     """Tells requesters of paid and expired requests; updates the addressee's request message."""
     for request in sweep.paid:
-        language = await _language_of(db, request.requester_tg_id)
-        payer = await _payer_label(db, request)
-        await _tell(
-            bot,
-            request.requester_tg_id,
-            i18n.text("request.paid", language, payer=payer, amount=_money(request, language)),
-        )
-        payer_language = await _language_of(db, request.payer_tg_id)
-        await _edit_request_message(
-            bot,
-            request,
-            request_text(i18n, request, payer_language) + "\n\n" + i18n.text("request.status.paid", payer_language),
-        )
+        await _announce_settled(bot, db, i18n, request, "request.paid", "request.status.paid")
     for request in sweep.reopened:
         language = await _language_of(db, request.payer_tg_id)
         await _edit_request_message(
@@ -453,19 +441,22 @@ async def announce_sweep(bot: Bot, db: Database, i18n: CatalogI18n, sweep: Sweep
             request_keyboard(i18n, request.id, language),
         )
     for request in sweep.expired:
-        language = await _language_of(db, request.requester_tg_id)
-        payer = await _payer_label(db, request)
-        await _tell(
-            bot,
-            request.requester_tg_id,
-            i18n.text("request.expired", language, payer=payer, amount=_money(request, language)),
-        )
-        payer_language = await _language_of(db, request.payer_tg_id)
-        await _edit_request_message(
-            bot,
-            request,
-            request_text(i18n, request, payer_language) + "\n\n" + i18n.text("request.status.expired", payer_language),
-        )
+        await _announce_settled(bot, db, i18n, request, "request.expired", "request.status.expired")
+
+
+async def _announce_settled(
+    bot: Bot, db: Database, i18n: CatalogI18n, request: MoneyRequest, told_key: str, status_key: str
+) -> None:
+    """The requester is told (`told_key`); the addressee's request message gets its final status."""
+    language = await _language_of(db, request.requester_tg_id)
+    payer = await _payer_label(db, request)
+    await _tell(
+        bot, request.requester_tg_id, i18n.text(told_key, language, payer=payer, amount=_money(request, language))
+    )
+    payer_language = await _language_of(db, request.payer_tg_id)
+    await _edit_request_message(
+        bot, request, request_text(i18n, request, payer_language) + "\n\n" + i18n.text(status_key, payer_language)
+    )
 
 
 def start_request_sweeper(

@@ -95,6 +95,10 @@ def skip_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def _refusal(problem: DraftProblem, transfers: TransferService, language: str) -> str:
+    return problem_text(_tr, problem, limit=transfers.limit, language=language)
+
+
 async def _cancel_open_summary(state: FSMContext, service: TransferService, tg_id: int, bot: Bot | None) -> bool:
     """The summary left open by the dialog can no longer be confirmed; its buttons become "cancelled"."""
     transfer_id = (await DialogData.load(state)).transfer_id
@@ -128,7 +132,7 @@ async def show_summary(
     try:
         transfer = await service.prepare(tg_id, draft)
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=service.limit, language=language))
+        await message.answer(_refusal(problem, service, language))
         return
     sent = await message.answer(
         summary_text(_tr, language, transfer, ttl_end=service.expires_at(transfer)),
@@ -144,7 +148,6 @@ async def transfer_command(
     message: Message,
     command: CommandObject,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
@@ -165,9 +168,7 @@ async def transfer_command(
     try:
         draft = parse_command(command.args, limit=transfers.limit, sender=sender)
     except DraftProblem as problem:
-        await message.answer(
-            problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale) + "\n" + _("transfer.usage")
-        )
+        await message.answer(_refusal(problem, transfers, i18n.current_locale) + "\n" + _("transfer.usage"))
         return
     await show_summary(message, state, transfers, tg_id, draft, i18n.current_locale)
 
@@ -176,7 +177,6 @@ async def transfer_command(
 async def recipient_step(
     message: Message,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
@@ -189,7 +189,7 @@ async def recipient_step(
         await message.answer(_("error.not_logged_in"))
         return
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
+        await message.answer(_refusal(problem, transfers, i18n.current_locale))
         return
     await state.update_data(recipient=recipient)
     await state.set_state(TransferDialog.amount)
@@ -204,14 +204,13 @@ async def recipient_step(
 async def amount_step(
     message: Message,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
     try:
         amount = parse_transfer_amount(message.text or "", limit=transfers.limit)
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
+        await message.answer(_refusal(problem, transfers, i18n.current_locale))
         return
     await state.update_data(amount=str(amount))
     await state.set_state(TransferDialog.comment)
@@ -240,7 +239,6 @@ async def _finish_with_comment(
 async def comment_step(
     message: Message,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
@@ -248,7 +246,7 @@ async def comment_step(
     try:
         comment = parse_comment(message.text or "")
     except DraftProblem as problem:
-        await message.answer(problem_text(_tr, problem, limit=transfers.limit, language=i18n.current_locale))
+        await message.answer(_refusal(problem, transfers, i18n.current_locale))
         return
     await _finish_with_comment(message, state, transfers, message.from_user.id, comment, i18n.current_locale)
 
@@ -264,7 +262,6 @@ async def not_text(message: Message) -> None:
 async def skip_comment(
     callback: CallbackQuery,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
@@ -284,7 +281,6 @@ async def cancel_button(
     callback: CallbackQuery,
     callback_data: TransferAction,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:
@@ -304,7 +300,6 @@ async def confirm_button(
     callback: CallbackQuery,
     callback_data: TransferAction,
     state: FSMContext,
-    sessions: SessionService,
     i18n: I18n,
     transfers: TransferService,
 ) -> None:

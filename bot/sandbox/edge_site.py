@@ -11,7 +11,15 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from bot.sandbox.emulator import EDGE_SERVICE
-from bot.sandbox.http_common import EMULATOR, BadRequest, edge_error, endpoint, json_response, require_accept
+from bot.sandbox.http_common import (
+    EMULATOR,
+    BadRequest,
+    Unauthorized,
+    edge_error,
+    endpoint,
+    json_response,
+    require_accept,
+)
 from bot.sandbox.jsonio import history_amount
 from bot.sandbox.wallets import SOURCES
 from bot.timeutil import MSK, qiwi_datetime
@@ -24,20 +32,16 @@ MAX_WINDOW = timedelta(days=90)
 HISTORY_SERVICE = "payment-history"
 
 
-class _Unauthorized(Exception):
-    pass
-
-
 def _owner(request: web.Request) -> str:
     """The wallet of the request's edge ST, which must be the wallet in the path (otherwise 401: a ticket
     never opens someone else's wallet). The ST is used up here, whatever the outcome."""
     require_accept(request, "application/json")
     match = _TOKEN.fullmatch(request.headers.get("Authorization", ""))
     if match is None:
-        raise _Unauthorized
+        raise Unauthorized
     owner = request.app[EMULATOR].redeem_st(match.group(1), EDGE_SERVICE)
     if owner is None or owner != request.match_info["wallet"]:
-        raise _Unauthorized
+        raise Unauthorized
     return owner
 
 
@@ -87,10 +91,7 @@ def _blocked(request: web.Request) -> web.Response:
 
 @endpoint("balance")
 async def balance(request: web.Request) -> web.StreamResponse:
-    try:
-        wallet = _owner(request)
-    except _Unauthorized:
-        return web.Response(status=401)
+    wallet = _owner(request)
     accounts = request.app[EMULATOR].wallet(wallet).accounts
     return json_response({"accounts": [account.to_json() for account in accounts]})
 
@@ -98,10 +99,7 @@ async def balance(request: web.Request) -> web.StreamResponse:
 @endpoint("history")
 async def history(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
-    try:
-        wallet = _owner(request)
-    except _Unauthorized:
-        return web.Response(status=401)
+    wallet = _owner(request)
     if not emulator.history_allowed(wallet):
         return _blocked(request)
     query = request.query
@@ -147,10 +145,7 @@ async def history(request: web.Request) -> web.StreamResponse:
 @endpoint("total")
 async def total(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
-    try:
-        wallet = _owner(request)
-    except _Unauthorized:
-        return web.Response(status=401)
+    wallet = _owner(request)
     if not emulator.history_allowed(wallet):
         return _blocked(request)
     query = request.query

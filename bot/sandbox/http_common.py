@@ -28,6 +28,10 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(text=dumps(body), status=status, content_type="application/json", charset="utf-8")
 
 
+class Unauthorized(Exception):
+    """Raised by a handler's checks; `endpoint` answers it with an empty 401."""
+
+
 def unauthorized() -> web.Response:
     # QIWI's 401 may come with no body at all; clients must not depend on one.
     return web.Response(status=401)
@@ -110,6 +114,8 @@ def endpoint(name: str) -> Callable[[Handler], Handler]:
                 response = await handler(request)
             except BadRequest as error:
                 response = bad_request(request, name, str(error))
+            except Unauthorized:
+                response = unauthorized()
             if fault is not None and fault.kind == "hang_after_commit":
                 await _hang(request, fault.delay or HANG_SECONDS)
                 return web.Response(status=503, text="the emulator is stopping")
