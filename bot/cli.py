@@ -49,20 +49,13 @@ def _configure_logging(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     from bot.app import run_bot
-    from bot.ops.heartbeat import heartbeat_path, keep_beating
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(signum, stop.set)
-    heartbeat = asyncio.create_task(keep_beating(heartbeat_path(settings)), name="heartbeat")
-    try:
-        await run_bot(settings, stop_event=stop, configure_logging=False)
-    finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+    await run_bot(settings, stop_event=stop, configure_logging=False)
 
 
 def _settings() -> Settings:

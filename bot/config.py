@@ -23,16 +23,26 @@ HINTS: dict[str, str] = {
     "ADMIN_IDS": "comma-separated numeric Telegram user ids, e.g. 123456789,987654321",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "text or json",
-    "NOTIFY_INTERVAL": "a whole number of seconds, at least 10",
+    "NOTIFY_INTERVAL": "a whole number of seconds between 1 and 86400, e.g. 60",
     "QIWI_SANDBOX": "0 or 1",
     "QIWI_TIMEOUT": "seconds to wait for one QIWI answer, between 1 and 120",
     "QIWI_RETRIES": "extra tries for a failed QIWI read, between 0 and 5",
-    "TRANSFER_LIMIT": "a positive amount in rubles, e.g. 99999",
+    "TRANSFER_LIMIT": "a positive amount in rubles of at most 10000000 with up to 2 decimals, e.g. 99999 or 15000.50",
     "WEBHOOK_URL": "the public https URL Telegram should post updates to",
     "WEBHOOK_SECRET": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "WEBHOOK_HOST": "an address to listen on, e.g. 0.0.0.0",
     "WEBHOOK_PORT": "a port number, e.g. 8080",
 }
+
+
+# The largest TRANSFER_LIMIT accepted. QIWI's own limits are far lower (a single transfer from even a fully
+# identified wallet is capped in the hundreds of thousands of rubles), so this refuses nothing real: it keeps
+# typos like `1e30` out, and every amount the bot compares or formats within Decimal's 28 digits.
+MAX_TRANSFER_LIMIT = Decimal("10000000")
+# Rubles, optionally with kopecks: ASCII digits only (no exponent, sign, `nan` or `inf`).
+_RUBLES = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?", re.ASCII)
+# A day. Alerts a day late are no alerts; and an interval near the float range would break the scheduler.
+MAX_NOTIFY_INTERVAL = 86400
 
 
 def _split_csv(value: object) -> object:
@@ -62,11 +72,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, alias="ADMIN_IDS")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
-    notify_interval: int = Field(60, ge=10, alias="NOTIFY_INTERVAL")
+    # At least 1 (interface.md); below 10 `bot.ops.preflight.startup_warnings` warns about QIWI's rate limit.
+    notify_interval: int = Field(60, ge=1, le=MAX_NOTIFY_INTERVAL, alias="NOTIFY_INTERVAL")
     qiwi_sandbox: bool = Field(False, alias="QIWI_SANDBOX")
     qiwi_timeout: float = Field(10.0, ge=1, le=120, alias="QIWI_TIMEOUT")
     qiwi_retries: int = Field(2, ge=0, le=5, alias="QIWI_RETRIES")
-    transfer_limit: Decimal = Field(Decimal("99999"), gt=0, alias="TRANSFER_LIMIT")
+    transfer_limit: Decimal = Field(Decimal("99999"), gt=0, le=MAX_TRANSFER_LIMIT, alias="TRANSFER_LIMIT")
     webhook_url: str | None = Field(None, alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(None, alias="WEBHOOK_SECRET")
     webhook_host: str = Field("0.0.0.0", alias="WEBHOOK_HOST")
@@ -86,6 +97,26 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("transfer_limit", mode="before")
+    @classmethod
+    def _rubles(cls, value: object) -> object:
+        # Before pydantic's own Decimal parsing, which takes `1e30`, `nan` and `inf` (and the positive and
+        # maximum checks after it would raise on `nan` rather than refuse it).
+        if isinstance(value, str):
+            text = value.strip()
+        elif isinstance(value, Decimal):
+            text = f"{value:f}" if value.is_finite() else "nan"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            text = str(value)
+        else:  # a float is not an exact amount of rubles
+            raise ValueError("is not an amount")
+        if not _RUBLES.fullmatch(text):
+            raise ValueError("is not an amount in rubles")
+        amount = Decimal(text)
+        if not 0 < amount <= MAX_TRANSFER_LIMIT:
+            raise ValueError("is out of range")
+        return amount
 
     @field_validator("admin_ids", "encryption_keys", mode="before")
     @classmethod

@@ -31,6 +31,8 @@ KEY_ID_SIZE = 8
 _HEADER_SIZE = 1 + KEY_ID_SIZE
 _TAG_SIZE = 16
 _GENKEY_HINT = "make one with `python -m bot genkey`"
+# A key file holds one line of 44 characters; a KEY_FILE pointed at something big is not read whole.
+_KEY_FILE_MAX_READ = 4096
 
 
 class UndecryptableTicket(Exception):
@@ -118,7 +120,26 @@ def load_cipher(settings: Settings) -> TicketCipher:
     return TicketCipher([load_or_create_key_file(settings.key_file)])
 
 
+def refuse_key_folder(path: Path) -> None:
+    """KEY_FILE naming a folder is a SettingsError (the key would be read from, and chmod-ed on, the folder).
+    Any other trouble with the path is left to loading the key, which explains it."""
+    try:
+        is_folder = stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return
+    if is_folder:
+        raise SettingsError(_folder_message(path))
+
+
+def _folder_message(path: Path) -> str:
+    return (
+        f"Configuration error: KEY_FILE is invalid: {path} is a folder: point KEY_FILE at a file, "
+        f"e.g. {path / 'secret.key'} (it is created on first start)."
+    )
+
+
 def load_or_create_key_file(path: Path) -> bytes:
+    refuse_key_folder(path)
     try:
         try:
             return _read_key_file(path)
@@ -134,9 +155,19 @@ def load_or_create_key_file(path: Path) -> bytes:
 
 
 def _read_key_file(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
+    # O_NONBLOCK: a FIFO in its place must not hang the start; for a regular file it changes nothing.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        status = os.fstat(fd)
+        # Checked on the open file, not the name, so nothing swapped in between gets chmod-ed.
+        if stat.S_ISDIR(status.st_mode):
+            raise SettingsError(_folder_message(path))
+        if not stat.S_ISREG(status.st_mode):
+            raise SettingsError(
+                f"Configuration error: KEY_FILE is invalid: {path} is not a regular file; point KEY_FILE at "
+                "a file, or set ENCRYPTION_KEYS."
+            )
+        mode = stat.S_IMODE(status.st_mode)
         if mode & 0o077:
             try:
                 os.fchmod(fd, 0o600)
@@ -147,7 +178,7 @@ def _read_key_file(path: Path) -> bytes:
                 ) from None
             log.warning("KEY_FILE %s was readable by others (mode %o); tightened to 600", path, mode)
         with os.fdopen(fd, "r", encoding="ascii", errors="replace", closefd=False) as handle:
-            text = handle.read()
+            text = handle.read(_KEY_FILE_MAX_READ)
     finally:
         os.close(fd)
     try:

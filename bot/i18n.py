@@ -1,14 +1,19 @@
 """Translations: every `locales/<lang>/LC_MESSAGES/*.po` merged and compiled in memory with Babel.
 
 Several features keep their own catalog file (`messages.po`, `transfer.po`, ...); they share one gettext
-domain here, so a handler just calls `_("key")`. msgids are keys (`"balance.header"`), never English text.
+domain here. msgids are keys (`"balance.header"`), never English text.
+
+There is one way to translate: a `Translator` for one language, called as `tr("key", name=value)`. Handlers
+receive the update's as `tr` (set by `UserLanguageMiddleware`); code outside an update (alerts, payment
+outcomes found later, request notices) asks `CatalogI18n.translator(language)` for the member's one.
 """
 
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -73,9 +78,22 @@ class CatalogI18n(I18n):
             I18n.reset_current(token)
 
     def text(self, key: str, language: str, **params: Any) -> str:
-        """Outside an update (start-up, background jobs) where the context locale is not set."""
         message = self.gettext(key, locale=language)
         return message.format(**params) if params else message
+
+    def translator(self, language: str | None) -> Translator:
+        return Translator(self, language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """The catalog's texts in one language: `tr("stats.net", amount="+1,00 ₽")`."""
+
+    catalog: CatalogI18n
+    language: str
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        return self.catalog.text(key, self.language, **params)
 
 
 def pick_language(stored: str | None, telegram_code: str | None) -> str:
@@ -90,15 +108,25 @@ def pick_language(stored: str | None, telegram_code: str | None) -> str:
 
 
 class UserLanguageMiddleware(I18nMiddleware):
-    """Runs after the user middleware, which puts the stored `user` (or None) into the handler data."""
+    """Runs after the user middleware, which puts the stored `user` (or None) into the handler data; hands
+    handlers `tr`, the catalog in the update's language."""
+
+    def __init__(self, i18n: CatalogI18n, remember: Remember | None = None) -> None:
+        super().__init__(i18n)
+        self.catalog = i18n
+        self.remember = remember
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user = data.get("user")
         stored = getattr(user, "language", None)
         telegram_user: User | None = data.get("event_from_user")
         language = pick_language(stored, telegram_user.language_code if telegram_user else None)
-        if user is not None and stored is None and "db" in data:
+        if user is not None and stored is None and self.remember is not None:
             # Alerts, request notices and payment outcomes found at start-up are sent outside any update:
             # they need the language kept, not derived from an update that isn't there.
-            await data["db"].users.set_language(user.tg_id, language)
+            await self.remember(user.tg_id, language)
+        data["tr"] = self.catalog.translator(language)
         return language
+
+
+Remember = Callable[[int, str], Awaitable[object]]

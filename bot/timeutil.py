@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
 
 MSK = timezone(timedelta(hours=3), "MSK")
 
@@ -28,3 +29,23 @@ def parse_qiwi_datetime(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"date without offset: {text!r}")
     return moment
+
+
+# How moments are shown to people, in one place: always Moscow time, as QIWI and its users keep it.
+MomentStyle = Literal["moment", "time", "date", "short", "day_time"]
+_FORMATS: dict[str, str] = {
+    "moment": "%d.%m.%Y %H:%M MSK",  # until when a session, invite or request lasts
+    "time": "%H:%M MSK",  # within the next minutes (confirm by)
+    "date": "%d.%m.%Y",  # the bounds of a period
+    "short": "%d.%m.%y %H:%M",  # a history line
+    "day_time": "%d.%m %H:%M",  # an alert
+}
+
+
+def show_moment(moment: datetime, style: MomentStyle = "moment") -> str:
+    return moment.astimezone(MSK).strftime(_FORMATS[style])
+
+
+def show_span(start: datetime, end: datetime) -> str:
+    """`01.11.2026 – 30.11.2026`: the days a period covers."""
+    return f"{show_moment(start, 'date')} – {show_moment(end, 'date')}"

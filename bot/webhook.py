@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import signal
 from typing import Any
@@ -34,8 +35,6 @@ __all__ = [
 ]
 
 HEALTH_PATH = "/healthz"
-# Updates already accepted get this long to finish on shutdown before they are cancelled.
-DRAIN_TIMEOUT = 30.0
 
 
 def webhook_path(url: str) -> str:
@@ -44,21 +43,24 @@ def webhook_path(url: str) -> str:
     return path if path.startswith("/") and path != "/" else "/webhook"
 
 
-class _DrainingRequestHandler(SimpleRequestHandler):
+def secret_matches(received: str, expected: str) -> bool:
+    """The X-Telegram-Bot-Api-Secret-Token check, in constant time over bytes: `secrets.compare_digest` on
+    str raises TypeError for non-ASCII text (a 500 to whoever sends such a header); here it is a mismatch."""
+    if not expected:
+        return False
+    return hmac.compare_digest(received.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+class _WebhookRequestHandler(SimpleRequestHandler):
     """Answers Telegram at once and handles the update in the background (a slow QIWI must not make
-    Telegram resend it); on shutdown waits for those updates instead of dropping them. The bot's session
-    belongs to the caller, who closes it after the dispatcher's shutdown hooks have run."""
+    Telegram resend it). Updates in flight are waited for by the dispatcher's shutdown (the in-flight
+    middleware), as in polling mode; the bot's session belongs to the caller, who closes it after that."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        return secret_matches(telegram_secret_token, self.secret_token or "")
 
     async def close(self) -> None:
-        pending = set(getattr(self, "_background_feed_update_tasks", ()))
-        if not pending:
-            return
-        log.info("Webhook: waiting for %d update(s) in flight", len(pending))
-        _done, late = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        """Leaves the bot's session open (aiogram's handler would close it before the shutdown hooks)."""
 
 
 async def _healthz(_request: web.Request) -> web.Response:
@@ -67,7 +69,7 @@ async def _healthz(_request: web.Request) -> web.Response:
 
 def build_webhook_app(bot: Bot, dp: Dispatcher, *, secret: str, path: str, **data: Any) -> web.Application:
     app = web.Application()
-    _DrainingRequestHandler(dp, bot, secret_token=secret, **data).register(app, path=path)
+    _WebhookRequestHandler(dp, bot, secret_token=secret, **data).register(app, path=path)
     app.router.add_get(HEALTH_PATH, _healthz)
     return app
 

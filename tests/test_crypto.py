@@ -171,3 +171,28 @@ def test_unusable_key_file_location_is_a_settings_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(SettingsError, match="KEY_FILE"):
         load_cipher(_settings(tmp_path, key_file=blocker / "secret.key"))
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_key_file_pointing_at_a_folder_is_refused_and_the_folder_left_alone(tmp_path: Path, existing: bool) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder.chmod(0o755)
+    if existing:  # a key inside the folder: still not read from, nor replaced
+        (folder / "secret.key").write_text(generate_key() + "\n")
+    with pytest.raises(SettingsError) as caught:
+        load_cipher(_settings(tmp_path, key_file=folder))
+    message = str(caught.value)
+    assert message == (
+        f"Configuration error: KEY_FILE is invalid: {folder} is a folder: point KEY_FILE at a file, "
+        f"e.g. {folder / 'secret.key'} (it is created on first start)."
+    )
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755, "the folder must not be chmod-ed"
+    assert sorted(p.name for p in folder.iterdir()) == (["secret.key"] if existing else [])
+
+
+def test_key_file_that_is_a_fifo_does_not_hang_the_start(tmp_path: Path) -> None:
+    fifo = tmp_path / "secret.key"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match=r"KEY_FILE is invalid: .* is not a regular file"):
+        load_cipher(_settings(tmp_path, key_file=fifo))

@@ -115,7 +115,14 @@ def _sandboxed_bot(
             out.line(f"QIWI emulator: {qiwi.auth_url} {qiwi.web_url} {qiwi.edge_url}")
             for demo in DEMO_WALLETS:
                 out.line(f"  demo wallet {demo.phone} / {demo.password}: {demo.description}")
-            await run_bot(settings, stop_event=stop, configure_logging=configure_logging, log_stream=out.stream)
+            await run_bot(
+                settings,
+                stop_event=stop,
+                clock=qiwi.emulator.clock.now,
+                configure_logging=configure_logging,
+                log_stream=out.stream,
+                demo_wallets=DEMO_WALLETS,
+            )
 
     return serve
 

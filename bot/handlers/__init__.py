@@ -1,99 +1,75 @@
-"""Routers composed once per dispatcher: setup mode, group chats, outsiders, then the private-chat features.
+"""The routers, composed fresh for each dispatcher: setup mode, group chats, outsiders, then the features.
 
-Access decisions live in filters on the parent routers (user middleware puts `user` and `is_admin` into the
-handler data), so a feature router never repeats them.
+Every feature module has `build_router()`, which makes a new router each call (a second dispatcher in one
+process — tests, the console — gets routers of its own). Access lives in the filters of the parent
+routers, so a feature never repeats them: `private` takes members and admins in private chats, `admins`
+inside it takes admins only.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, TelegramObject
 
 from bot.config import Settings
+from bot.filters import in_private_chat, is_admin, is_inside, is_outsider
 from bot.handlers import (
+    alerts,
     balance,
     common,
+    export,
     fallback,
     groups,
     history,
     login,
     members,
     outsiders,
+    requests,
     setup_mode,
     stats,
     transfer,
 )
-
-
-def _optional(name: str) -> ModuleType | None:
-    """Feature modules of other issues that may not exist yet in a checkout; real import errors still raise."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name == name:
-            return None
-        raise
-
-
-def _attach(parent: Router, child: Router) -> None:
-    # Feature routers are module singletons; a second dispatcher in the same process (tests, the console
-    # restarting the bot) must be able to take them over, which aiogram only allows for unattached routers.
-    previous = child.parent_router
-    if previous is not None:
-        previous.sub_routers.remove(child)
-        child._parent_router = None
-    parent.include_router(child)
-
-
-def is_member(_: TelegramObject, user: object = None) -> bool:
-    return user is not None
-
-
-def is_outsider(_: TelegramObject, user: object = None) -> bool:
-    return user is None
-
-
-def _private_callback(callback: CallbackQuery) -> bool:
-    return callback.message is not None and callback.message.chat.type == "private"
+from bot.middlewares.password_step import PasswordStepMiddleware
 
 
 def build_root_router(settings: Settings) -> Router:
     root = Router(name="root")
     if not settings.admin_ids:
-        _attach(root, setup_mode.router)
+        root.include_router(setup_mode.build_router())
         return root
 
-    _attach(root, groups.router)
+    root.include_router(groups.build_router())
 
     outside = Router(name="outsiders-gate")
     outside.message.filter(is_outsider)
     outside.callback_query.filter(is_outsider)
-    _attach(outside, outsiders.router)
+    outside.include_router(outsiders.build_router())
     root.include_router(outside)
 
     private = Router(name="private")
-    private.message.filter(F.chat.type == "private", is_member)
-    private.callback_query.filter(_private_callback, is_member)
-    features: list[Router] = [
-        common.router,
-        members.router,
-        login.router,
-        balance.router,
-        history.router,
-        stats.router,
-        transfer.router,
-    ]
-    # Features of later issues (interface.md lists them) join here once their module exists.
-    for name in ("bot.handlers.alerts", "bot.handlers.requests", "bot.handlers.export"):
-        module = _optional(name)
-        if module is not None:
-            features.append(module.router)
-    for feature in features:
-        _attach(private, feature)
-    # Last: whatever no feature took (unknown commands, stray text, stale buttons).
-    _attach(private, fallback.router)
+    private.message.filter(F.chat.type == "private", is_inside)
+    private.callback_query.filter(in_private_chat, is_inside)
+    # Before any feature sees it: whatever arrives in the password step is deleted, commands included.
+    private.message.outer_middleware(PasswordStepMiddleware())
+
+    admins = Router(name="admins")
+    admins.message.filter(is_admin)
+    admins.callback_query.filter(is_admin)
+    admins.include_router(members.build_admin_router())
+
+    private.include_routers(
+        common.build_router(),
+        admins,
+        members.build_router(),
+        login.build_router(),
+        balance.build_router(),
+        history.build_router(),
+        stats.build_router(),
+        transfer.build_router(),
+        alerts.build_router(),
+        requests.build_router(),
+        export.build_router(),
+        # Last: whatever no feature took (unknown commands, stray text, stale buttons).
+        fallback.build_router(),
+    )
     root.include_router(private)
     return root

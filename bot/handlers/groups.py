@@ -5,26 +5,29 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
 from bot.commands import ALL_COMMANDS
-
-router = Router(name="groups")
-router.message.filter(F.chat.type != "private")
-router.callback_query.filter(F.message.chat.type != "private")
+from bot.i18n import Translator
 
 
-# Command() checks `@botname` mentions, so commands meant for other bots in the group are left alone.
-@router.message(Command(*ALL_COMMANDS))
-async def private_only(message: Message) -> None:
-    await message.reply(_("group.private_only"))
+async def private_only(message: Message, tr: Translator) -> None:
+    await message.reply(tr("group.private_only"))
 
 
-@router.message()
 async def ignore_chatter(message: Message) -> None:
     """Ordinary group conversation is none of the bot's business."""
 
 
-@router.callback_query()
-async def private_only_button(callback: CallbackQuery) -> None:
-    await callback.answer(_("group.private_only"))
+async def private_only_button(callback: CallbackQuery, tr: Translator) -> None:
+    await callback.answer(tr("group.private_only"))
+
+
+def build_router() -> Router:
+    router = Router(name="groups")
+    router.message.filter(F.chat.type != "private")
+    router.callback_query.filter(F.message.chat.type != "private")
+    # Command() checks `@botname` mentions, so commands meant for other bots in the group are left alone.
+    router.message.register(private_only, Command(*ALL_COMMANDS))
+    router.message.register(ignore_chatter)
+    router.callback_query.register(private_only_button)
+    return router

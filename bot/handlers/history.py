@@ -9,77 +9,51 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import HistoryPage as HistoryButton
-from bot.handlers.replies import edit_callback_message
+from bot.callbacks import HistoryOp, HistoryPage
+from bot.handlers.replies import answer_press, edit_pressed
+from bot.i18n import Translator
 from bot.keyboards.inline import history_keyboard
-from bot.qiwi.client import QiwiClient
-from bot.qiwi.models import HistoryPage
-from bot.services.history import (
-    HISTORY_PAGE_ROWS,
-    OPERATIONS,
-    cursor_date,
-    history_window,
-    next_cursor,
-    payment_line,
-)
-from bot.services.sessions import Session, SessionService
-
-router = Router(name="history")
+from bot.services.history import cursor_date, history_window, next_cursor, payment_line
+from bot.services.wallet import WalletService
 
 
 async def render(
-    tg_id: int, sessions: SessionService, language: str, op: str, next_id: int = 0, next_date: int = 0
+    tg_id: int, wallet: WalletService, tr: Translator, op: HistoryOp, next_id: int = 0, next_date: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    start, end = history_window(sessions.clock())
+    start, end = history_window(wallet.now())
     first_page = next_id == 0
-
-    async def fetch(qiwi: QiwiClient, session: Session) -> HistoryPage:
-        return await qiwi.history(
-            session.tgt,
-            session.wallet,
-            rows=HISTORY_PAGE_ROWS,
-            operation=op,
-            start=start,
-            end=end,
-            next_txn_id=None if first_page else next_id,
-            next_txn_date=None if first_page else cursor_date(next_date),
-        )
-
-    page = await sessions.run(tg_id, fetch)
-    title = {"ALL": _("history.title.all"), "IN": _("history.title.in"), "OUT": _("history.title.out")}[op]
-    lines = [f"<b>{title}</b>" + ("" if first_page else " " + _("history.older_marker"))]
+    cursor = None if first_page else (next_id, cursor_date(next_date))
+    page = await wallet.history_page(tg_id, operation=op.value, start=start, end=end, cursor=cursor)
+    lines = [
+        f"<b>{tr(f'history.title.{op.value.lower()}')}</b>" + ("" if first_page else " " + tr("history.older_marker"))
+    ]
     if page.payments:
-        lines += [payment_line(p, language, _) for p in page.payments]
+        lines += [payment_line(p, tr.language, tr) for p in page.payments]
     else:
-        lines.append(_("history.empty") if first_page else _("history.no_more"))
-    cursor = next_cursor(page.next_txn_id, page.next_txn_date) if page.payments else None
-    return "\n".join(lines), history_keyboard(op, cursor, first_page=first_page)
+        lines.append(tr("history.empty") if first_page else tr("history.no_more"))
+    older = next_cursor(page.next_txn_id, page.next_txn_date) if page.payments else None
+    return "\n".join(lines), history_keyboard(tr, op, older, first_page=first_page)
 
 
-@router.message(Command("history"), flags={"chat_action": "typing"})
-async def history(message: Message, sessions: SessionService, i18n: I18n) -> None:
+async def history(message: Message, wallet: WalletService, tr: Translator) -> None:
     assert message.from_user is not None
-    text, keyboard = await render(message.from_user.id, sessions, i18n.current_locale, "ALL")
+    text, keyboard = await render(message.from_user.id, wallet, tr, HistoryOp.ALL)
     await message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(HistoryButton.filter())
 async def history_page(
-    callback: CallbackQuery, callback_data: HistoryButton, sessions: SessionService, i18n: I18n
+    callback: CallbackQuery, callback_data: HistoryPage, wallet: WalletService, tr: Translator
 ) -> None:
-    if callback_data.op not in OPERATIONS:
-        await callback.answer(_("stale.button"))
-        return
     text, keyboard = await render(
-        callback.from_user.id,
-        sessions,
-        i18n.current_locale,
-        callback_data.op,
-        callback_data.next_id,
-        callback_data.next_date,
+        callback.from_user.id, wallet, tr, callback_data.op, callback_data.next_id, callback_data.next_date
     )
-    await callback.answer()
-    await edit_callback_message(callback, text, keyboard)
+    await answer_press(callback)
+    await edit_pressed(callback, text, keyboard)
+
+
+def build_router() -> Router:
+    router = Router(name="history")
+    router.message.register(history, Command("history"), flags={"chat_action": "typing"})
+    router.callback_query.register(history_page, HistoryPage.filter())
+    return router

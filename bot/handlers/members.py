@@ -1,94 +1,80 @@
-"""Admins: /invite makes a one-time link, /members lists members with a Remove button each."""
+"""Admins: /invite makes a one-time link, /members lists members with a Remove button each.
+
+The admin handlers sit on the `admins` router (its filter lets admins only); everybody else who asks gets
+one line from `build_router`'s handler.
+"""
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-from typing import TYPE_CHECKING
-
 from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
-from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MemberAction
-from bot.handlers.common import format_moment
-from bot.handlers.replies import edit_callback_message
+from bot.handlers.replies import answer_press, edit_pressed
+from bot.i18n import Translator
 from bot.keyboards.inline import members_keyboard
-from bot.phone import mask_phone
-from bot.services.sessions import Clock, SessionService
-
-if TYPE_CHECKING:
-    from bot.storage import Database
-
-router = Router(name="members")
-
-INVITE_TTL = timedelta(hours=24)
+from bot.phone import format_phone
+from bot.services.members import MemberService
+from bot.services.sessions import SessionService
+from bot.timeutil import show_moment
 
 
-def _admin_only(_: object, is_admin: bool = False) -> bool:
-    return is_admin
-
-
-async def members_text(db: Database, sessions: SessionService) -> tuple[str, list[int]]:
-    members = [m for m in await db.users.list_members() if m.role == "member"]
-    if not members:
-        return _("members.none"), []
-    lines = [_("members.header").format(count=len(members))]
-    for member in members:
+async def members_view(
+    members: MemberService, sessions: SessionService, tr: Translator
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    listed = await members.members()
+    if not listed:
+        return tr("members.none"), None
+    lines = [tr("members.header", count=len(listed))]
+    for member in listed:
         status = sessions.status(member)
-        wallet = mask_phone(status.wallet) if status.logged_in and status.wallet else _("members.no_session")
+        wallet = format_phone(status.wallet) if status.logged_in and status.wallet else tr("members.no_session")
         lines.append(f"• <code>{member.tg_id}</code> — {wallet}")
-    return "\n".join(lines), [m.tg_id for m in members]
+    return "\n".join(lines), members_keyboard(tr, [m.tg_id for m in listed])
 
 
-def _not_admin(_: object, is_admin: bool = False) -> bool:
-    return not is_admin
-
-
-@router.message(Command("invite", "members"), _not_admin)
-async def not_admin(message: Message) -> None:
-    await message.answer(_("members.admins_only"))
-
-
-@router.message(Command("invite"))
-async def invite(message: Message, bot: Bot, db: Database, clock: Clock) -> None:
-    code = secrets.token_urlsafe(16)
-    now = clock()
+async def invite(message: Message, bot: Bot, members: MemberService, tr: Translator) -> None:
     assert message.from_user is not None
-    await db.invites.create(code, message.from_user.id, now, INVITE_TTL)
-    link = await create_start_link(bot, code)
-    await message.answer(_("invite.created").format(link=link, until=format_moment(now + INVITE_TTL)))
+    created = await members.create_invite(message.from_user.id)
+    link = await create_start_link(bot, created.code)
+    await message.answer(tr("invite.created", link=link, until=show_moment(created.expires_at)))
 
 
-@router.message(Command("members"))
-async def members(message: Message, db: Database, sessions: SessionService) -> None:
-    text, ids = await members_text(db, sessions)
-    await message.answer(text, reply_markup=members_keyboard(ids))
+async def list_members(message: Message, members: MemberService, sessions: SessionService, tr: Translator) -> None:
+    text, keyboard = await members_view(members, sessions, tr)
+    await message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(MemberAction.filter(), _admin_only)
 async def remove_member(
     callback: CallbackQuery,
     callback_data: MemberAction,
-    bot: Bot,
-    db: Database,
+    members: MemberService,
     sessions: SessionService,
-    fsm_storage: BaseStorage,
+    tr: Translator,
 ) -> None:
-    target = await db.users.get(callback_data.tg_id)
-    if callback_data.action != "remove" or target is None or target.role != "member":
-        await callback.answer(_("members.already_gone"))
+    if await members.remove(callback_data.tg_id):
+        await answer_press(callback, tr("members.removed", tg_id=callback_data.tg_id))
     else:
-        # End the QIWI session too: the stored ticket must not outlive the membership.
-        await sessions.logout(target.tg_id)
-        await db.users.remove(target.tg_id)
-        # An open dialog must not come back to life if the same person is invited again later.
-        key = StorageKey(bot_id=bot.id, chat_id=target.tg_id, user_id=target.tg_id)
-        await FSMContext(storage=fsm_storage, key=key).clear()
-        await callback.answer(_("members.removed").format(tg_id=target.tg_id))
-    text, ids = await members_text(db, sessions)
-    await edit_callback_message(callback, text, members_keyboard(ids))
+        await answer_press(callback, tr("members.already_gone"))
+    text, keyboard = await members_view(members, sessions, tr)
+    await edit_pressed(callback, text, keyboard)
+
+
+async def admins_only(message: Message, tr: Translator) -> None:
+    await message.answer(tr("members.admins_only"))
+
+
+def build_admin_router() -> Router:
+    router = Router(name="members-admin")
+    router.message.register(invite, Command("invite"))
+    router.message.register(list_members, Command("members"))
+    router.callback_query.register(remove_member, MemberAction.filter())
+    return router
+
+
+def build_router() -> Router:
+    router = Router(name="members")
+    router.message.register(admins_only, Command("invite", "members"))
+    return router

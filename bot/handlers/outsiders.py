@@ -5,39 +5,36 @@ No QIWI call and no dialog state for outsiders: nothing here touches the FSM.
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
 
-from bot.services.sessions import Clock
-from bot.storage import Database
-
-log = logging.getLogger(__name__)
-router = Router(name="outsiders")
+from bot.i18n import Translator
+from bot.services.members import MemberService
 
 
-@router.message(CommandStart(deep_link=True))
-async def join(message: Message, command: CommandObject, db: Database, clock: Clock) -> None:
+async def join(message: Message, command: CommandObject, members: MemberService, tr: Translator) -> None:
     assert message.from_user is not None
     tg_id = message.from_user.id
     code = (command.args or "").strip()
-    if message.chat.type != "private" or not code or not await db.invites.consume(code, tg_id, clock()):
-        await message.answer(_("invite.invalid").format(tg_id=tg_id))
+    if message.chat.type != "private" or not await members.join(tg_id, code):
+        await message.answer(tr("invite.invalid", tg_id=tg_id))
         return
-    await db.users.ensure(tg_id, "member")
-    log.info("user %s joined with an invite", tg_id)
-    await message.answer(_("invite.joined"))
+    await message.answer(tr("invite.joined"))
 
 
-@router.message()
-async def private_bot(message: Message) -> None:
+async def private_bot(message: Message, tr: Translator) -> None:
     assert message.from_user is not None
-    await message.answer(_("outsider.private").format(tg_id=message.from_user.id))
+    await message.answer(tr("outsider.private", tg_id=message.from_user.id))
 
 
-@router.callback_query()
-async def private_bot_button(callback: CallbackQuery) -> None:
-    await callback.answer(_("outsider.private").format(tg_id=callback.from_user.id), show_alert=True)
+async def private_bot_button(callback: CallbackQuery, tr: Translator) -> None:
+    await callback.answer(tr("outsider.private", tg_id=callback.from_user.id), show_alert=True)
+
+
+def build_router() -> Router:
+    router = Router(name="outsiders")
+    router.message.register(join, CommandStart(deep_link=True))
+    router.message.register(private_bot)
+    router.callback_query.register(private_bot_button)
+    return router

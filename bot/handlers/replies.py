@@ -1,22 +1,36 @@
-"""Editing the message a button belongs to, tolerating Telegram's "not modified" refusal."""
+"""Answering a button press and editing its message, safely: the one copy of both for every feature.
+
+Telegram refuses an identical edit ("message is not modified"), an answer to a press older than ~15 s
+("query is too old") and an edit of a deleted message. None of these may turn a good update into an error:
+the press still counted, only its notice or its edit is lost.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
+log = logging.getLogger(__name__)
 
-async def edit_callback_message(
-    callback: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
+
+async def answer_press(callback: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    try:
+        await callback.answer(text, show_alert=alert)
+    except TelegramBadRequest as error:
+        log.info("could not answer a button press: %s", error.message)
+
+
+async def edit_pressed(callback: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Replaces the text (and the buttons: none unless given) of the message whose button was pressed."""
     message = callback.message
     if message is None or callback.bot is None:
         return
     try:
         await callback.bot.edit_message_text(
-            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=keyboard
         )
     except TelegramBadRequest as error:
-        # Pressing the button of the view already shown: Telegram refuses an identical edit.
         if "not modified" not in error.message:
-            raise
+            log.info("could not edit a message: %s", error.message)

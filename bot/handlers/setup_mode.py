@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
-router = Router(name="setup-mode")
+from bot.i18n import Translator
 
 
-@router.message(F.chat.type == "private")
-async def setup_instructions(message: Message) -> None:
+async def setup_instructions(message: Message, tr: Translator) -> None:
     assert message.from_user is not None
-    await message.answer(_("setup.instructions").format(tg_id=message.from_user.id))
+    await message.answer(tr("setup.instructions", tg_id=message.from_user.id))
+
+
+def build_router() -> Router:
+    router = Router(name="setup-mode")
+    router.message.register(setup_instructions, F.chat.type == "private")
+    return router

@@ -1,6 +1,6 @@
 """/transfer: recipient, amount, optional comment, then a summary with Confirm / Cancel.
 
-Thin on purpose: parsing, the exactly-once confirmation and the resolution of unknown outcomes live in
+Thin on purpose: parsing, the exactly-once confirmation and the settling of payments in doubt live in
 `bot/services/transfers.py`; the texts in `bot/services/transfer_texts.py`. The Confirm and Cancel buttons
 carry the transfer's row id and work from any dialog state, so a summary stays confirmable across a
 `/login` (within its ten minutes) and a restart.
@@ -8,23 +8,18 @@ carry the transfer's row id and work from any dialog state, so a summary stays c
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from decimal import Decimal
-
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, get_i18n
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import TransferAction
-from bot.i18n import DEFAULT_LANGUAGE
-from bot.phone import mask_phone
-from bot.services.sessions import NotLoggedIn, SessionService
+from bot.callbacks import TransferAction, TransferStep
+from bot.handlers.replies import answer_press, edit_pressed
+from bot.i18n import Translator
+from bot.phone import format_phone
+from bot.services.notifier import Notifier
+from bot.services.sessions import NotLoggedIn
 from bot.services.transfer_texts import money, outcome_text, problem_text, summary_text
 from bot.services.transfers import (
     COMMENT_MAX_LENGTH,
@@ -37,352 +32,263 @@ from bot.services.transfers import (
     parse_recipient,
     parse_transfer_amount,
 )
-from bot.states import TransferDialog
+from bot.states import TransferData, TransferDialog
 from bot.storage.models import Transfer
-
-log = logging.getLogger(__name__)
-router = Router(name="transfer")
 
 _NOT_A_COMMAND = ~F.text.startswith("/")
 
 
-@dataclass(frozen=True)
-class DialogData:
-    """The FSM data of the dialog, typed (stored as JSON: the amount travels as text)."""
-
-    recipient: str | None = None
-    amount: Decimal | None = None
-    transfer_id: int | None = None
-
-    @classmethod
-    async def load(cls, state: FSMContext) -> DialogData:
-        data = await state.get_data()
-        amount = data.get("amount")
-        transfer_id = data.get("transfer_id")
-        return cls(
-            recipient=data.get("recipient") if isinstance(data.get("recipient"), str) else None,
-            amount=Decimal(amount) if isinstance(amount, str) else None,
-            transfer_id=transfer_id if isinstance(transfer_id, int) else None,
-        )
-
-
-def _tr(key: str) -> str:
-    return _(key)
-
-
-def _current_language() -> str:
-    try:
-        return get_i18n().current_locale
-    except LookupError:
-        return DEFAULT_LANGUAGE
-
-
-def summary_keyboard(transfer_id: int) -> InlineKeyboardMarkup:
+def summary_keyboard(tr: Translator, transfer_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("transfer.button.confirm"), callback_data=TransferAction(action="confirm", transfer_id=transfer_id)
+        text=tr("transfer.button.confirm"),
+        callback_data=TransferAction(action=TransferStep.CONFIRM, transfer_id=transfer_id),
     )
     builder.button(
-        text=_("transfer.button.cancel"), callback_data=TransferAction(action="cancel", transfer_id=transfer_id)
+        text=tr("transfer.button.cancel"),
+        callback_data=TransferAction(action=TransferStep.CANCEL, transfer_id=transfer_id),
     )
     builder.adjust(2)
     return builder.as_markup()
 
 
-def skip_keyboard() -> InlineKeyboardMarkup:
+def skip_keyboard(tr: Translator) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("transfer.button.skip"), callback_data=TransferAction(action="skip", transfer_id=0))
+    builder.button(
+        text=tr("transfer.button.skip"), callback_data=TransferAction(action=TransferStep.SKIP, transfer_id=0)
+    )
     return builder.as_markup()
 
 
-def _refusal(problem: DraftProblem, transfers: TransferService, language: str) -> str:
-    return problem_text(_tr, problem, limit=transfers.limit, language=language)
+def _refusal(tr: Translator, problem: DraftProblem, transfers: TransferService) -> str:
+    return problem_text(tr, problem, limit=transfers.limit, language=tr.language)
 
 
-async def _cancel_open_summary(state: FSMContext, service: TransferService, tg_id: int, bot: Bot | None) -> bool:
-    """The summary left open by the dialog can no longer be confirmed; its buttons become "cancelled"."""
-    transfer_id = (await DialogData.load(state)).transfer_id
-    if transfer_id is None or not await service.cancel_open(transfer_id, tg_id):
+async def leave_dialog(
+    state: FSMContext, transfers: TransferService, notifier: Notifier, tg_id: int, tr: Translator
+) -> bool:
+    """Closes whatever dialog is open. A transfer summary it left open can no longer be confirmed, and its
+    buttons become "cancelled". False when no dialog was open."""
+    if await state.get_state() is None:
         return False
-    transfer = await service.get(transfer_id)
-    if bot is not None and transfer is not None and transfer.chat_id is not None and transfer.message_id:
-        try:
-            await bot.edit_message_text(
-                summary_text(_tr, _current_language(), transfer) + "\n\n" + _("transfer.cancelled"),
-                chat_id=transfer.chat_id,
-                message_id=transfer.message_id,
-                reply_markup=None,
-            )
-        except TelegramBadRequest as error:
-            log.info("could not edit a cancelled summary: %s", error.message)
+    transfer_id = (await TransferData.load(state)).transfer_id
+    await state.clear()
+    if transfer_id is not None and await transfers.cancel_open(transfer_id, tg_id):
+        transfer = await transfers.get(transfer_id)
+        if transfer is not None and transfer.chat_id is not None and transfer.message_id:
+            text = summary_text(tr, tr.language, transfer) + "\n\n" + tr("transfer.cancelled")
+            await notifier.edit(transfer.chat_id, transfer.message_id, text)
     return True
 
 
 async def show_summary(
-    message: Message,
-    state: FSMContext,
-    service: TransferService,
-    tg_id: int,
-    draft: TransferDraft,
-    language: str,
+    message: Message, state: FSMContext, transfers: TransferService, tg_id: int, draft: TransferDraft, tr: Translator
 ) -> None:
     """Writes the transfer row (its client id fixed from now) and answers `message` with the summary and
     its Confirm / Cancel buttons. Also the entry point for other features that open a ready transfer
-    (e.g. a money request's Pay button). Raises NotLoggedIn."""
+    (a money request's Pay button). Raises NotLoggedIn."""
     try:
-        transfer = await service.prepare(tg_id, draft)
+        transfer = await transfers.prepare(tg_id, draft)
     except DraftProblem as problem:
-        await message.answer(_refusal(problem, service, language))
+        await message.answer(_refusal(tr, problem, transfers))
         return
     sent = await message.answer(
-        summary_text(_tr, language, transfer, ttl_end=service.expires_at(transfer)),
-        reply_markup=summary_keyboard(transfer.id),
+        summary_text(tr, tr.language, transfer, ttl_end=transfers.expires_at(transfer)),
+        reply_markup=summary_keyboard(tr, transfer.id),
     )
-    await service.set_message(transfer.id, sent.chat.id, sent.message_id)
+    await transfers.set_message(transfer.id, sent.chat.id, sent.message_id)
     await state.set_state(TransferDialog.confirm)
-    await state.set_data({"transfer_id": transfer.id})
+    await TransferData(transfer_id=transfer.id).save(state)
 
 
-@router.message(Command("transfer"))
 async def transfer_command(
     message: Message,
     command: CommandObject,
     state: FSMContext,
-    i18n: I18n,
     transfers: TransferService,
+    notifier: Notifier,
+    tr: Translator,
 ) -> None:
     assert message.from_user is not None
     tg_id = message.from_user.id
     try:
         sender = await transfers.sender_wallet(tg_id)
     except NotLoggedIn:
-        await message.answer(_("error.not_logged_in"))
+        await message.answer(tr("error.not_logged_in"))
         return
     # Starting over: a summary left open by an earlier /transfer must not stay confirmable.
-    await _cancel_open_summary(state, transfers, tg_id, message.bot)
-    await state.clear()
+    await leave_dialog(state, transfers, notifier, tg_id, tr)
     if not command.args:
         await state.set_state(TransferDialog.recipient)
-        await message.answer(_("transfer.ask_recipient"))
+        await message.answer(tr("transfer.ask_recipient"))
         return
     try:
         draft = parse_command(command.args, limit=transfers.limit, sender=sender)
     except DraftProblem as problem:
-        await message.answer(_refusal(problem, transfers, i18n.current_locale) + "\n" + _("transfer.usage"))
+        await message.answer(_refusal(tr, problem, transfers) + "\n" + tr("transfer.usage"))
         return
-    await show_summary(message, state, transfers, tg_id, draft, i18n.current_locale)
+    await show_summary(message, state, transfers, tg_id, draft, tr)
 
 
-@router.message(TransferDialog.recipient, F.text, _NOT_A_COMMAND)
-async def recipient_step(
-    message: Message,
-    state: FSMContext,
-    i18n: I18n,
-    transfers: TransferService,
-) -> None:
+async def recipient_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
     assert message.from_user is not None
     try:
         sender = await transfers.sender_wallet(message.from_user.id)
         recipient = parse_recipient(message.text or "", sender=sender)
     except NotLoggedIn:
         await state.clear()
-        await message.answer(_("error.not_logged_in"))
+        await message.answer(tr("error.not_logged_in"))
         return
     except DraftProblem as problem:
-        await message.answer(_refusal(problem, transfers, i18n.current_locale))
+        await message.answer(_refusal(tr, problem, transfers))
         return
-    await state.update_data(recipient=recipient)
+    await TransferData(recipient=recipient).save(state)
     await state.set_state(TransferDialog.amount)
     await message.answer(
-        _("transfer.ask_amount").format(
-            recipient=mask_phone(recipient), limit=money(transfers.limit, i18n.current_locale)
-        )
+        tr("transfer.ask_amount", recipient=format_phone(recipient), limit=money(transfers.limit, tr.language))
     )
 
 
-@router.message(TransferDialog.amount, F.text, _NOT_A_COMMAND)
-async def amount_step(
-    message: Message,
-    state: FSMContext,
-    i18n: I18n,
-    transfers: TransferService,
-) -> None:
+async def amount_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
     try:
         amount = parse_transfer_amount(message.text or "", limit=transfers.limit)
     except DraftProblem as problem:
-        await message.answer(_refusal(problem, transfers, i18n.current_locale))
+        await message.answer(_refusal(tr, problem, transfers))
         return
-    await state.update_data(amount=str(amount))
+    data = await TransferData.load(state)
+    await TransferData(recipient=data.recipient, amount=amount).save(state)
     await state.set_state(TransferDialog.comment)
-    await message.answer(_("transfer.ask_comment").format(max=COMMENT_MAX_LENGTH), reply_markup=skip_keyboard())
+    await message.answer(tr("transfer.ask_comment", max=COMMENT_MAX_LENGTH), reply_markup=skip_keyboard(tr))
 
 
 async def _finish_with_comment(
-    message: Message, state: FSMContext, service: TransferService, tg_id: int, comment: str, language: str
+    message: Message, state: FSMContext, transfers: TransferService, tg_id: int, comment: str, tr: Translator
 ) -> None:
-    data = await DialogData.load(state)
+    data = await TransferData.load(state)
     if data.recipient is None or data.amount is None:
         # The dialog's data is gone (an old button after /cancel): start again rather than guess.
         await state.clear()
-        await message.answer(_("transfer.stale"))
+        await message.answer(tr("transfer.stale"))
         return
     try:
-        await show_summary(
-            message, state, service, tg_id, TransferDraft(data.recipient, data.amount, comment), language
-        )
+        await show_summary(message, state, transfers, tg_id, TransferDraft(data.recipient, data.amount, comment), tr)
     except NotLoggedIn:
         await state.clear()
-        await message.answer(_("error.not_logged_in"))
+        await message.answer(tr("error.not_logged_in"))
 
 
-@router.message(TransferDialog.comment, F.text, _NOT_A_COMMAND)
-async def comment_step(
-    message: Message,
-    state: FSMContext,
-    i18n: I18n,
-    transfers: TransferService,
-) -> None:
+async def comment_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
     assert message.from_user is not None
     try:
         comment = parse_comment(message.text or "")
     except DraftProblem as problem:
-        await message.answer(_refusal(problem, transfers, i18n.current_locale))
+        await message.answer(_refusal(tr, problem, transfers))
         return
-    await _finish_with_comment(message, state, transfers, message.from_user.id, comment, i18n.current_locale)
+    await _finish_with_comment(message, state, transfers, message.from_user.id, comment, tr)
 
 
-@router.message(TransferDialog.recipient, _NOT_A_COMMAND)
-@router.message(TransferDialog.amount, _NOT_A_COMMAND)
-@router.message(TransferDialog.comment, _NOT_A_COMMAND)
-async def not_text(message: Message) -> None:
-    await message.answer(_("transfer.bad.not_text"))
+async def not_text(message: Message, tr: Translator) -> None:
+    await message.answer(tr("transfer.bad.not_text"))
 
 
-@router.callback_query(TransferAction.filter(F.action == "skip"))
-async def skip_comment(
-    callback: CallbackQuery,
-    state: FSMContext,
-    i18n: I18n,
-    transfers: TransferService,
-) -> None:
-    await _answer(callback)
+async def skip_comment(callback: CallbackQuery, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
+    await answer_press(callback)
     message = callback.message
     if not isinstance(message, Message):
         return
     if await state.get_state() != TransferDialog.comment.state:
-        await _edit(callback, _("transfer.stale"))
+        await edit_pressed(callback, tr("transfer.stale"))
         return
-    await _edit(callback, _("transfer.ask_comment.skipped"))
-    await _finish_with_comment(message, state, transfers, callback.from_user.id, "", i18n.current_locale)
+    await edit_pressed(callback, tr("transfer.ask_comment.skipped"))
+    await _finish_with_comment(message, state, transfers, callback.from_user.id, "", tr)
 
 
-@router.callback_query(TransferAction.filter(F.action == "cancel"))
 async def cancel_button(
     callback: CallbackQuery,
     callback_data: TransferAction,
     state: FSMContext,
-    i18n: I18n,
     transfers: TransferService,
+    tr: Translator,
 ) -> None:
     result = await transfers.cancel(callback_data.transfer_id, callback.from_user.id)
-    text = outcome_text(_tr, i18n.current_locale, result)
+    text = outcome_text(tr, tr.language, result)
     if result.outcome != Outcome.CANCELLED:
-        await _answer(callback, text, show_alert=True)
+        await answer_press(callback, text, alert=True)
         return
-    await _answer(callback)
-    if (await DialogData.load(state)).transfer_id == callback_data.transfer_id:
+    await answer_press(callback)
+    if (await TransferData.load(state)).transfer_id == callback_data.transfer_id:
         await state.clear()
-    await _edit_summary(callback, result.transfer, text, i18n.current_locale)
+    await _edit_summary(callback, result.transfer, text, tr)
 
 
-@router.callback_query(TransferAction.filter(F.action == "confirm"), flags={"chat_action": "typing"})
 async def confirm_button(
     callback: CallbackQuery,
     callback_data: TransferAction,
     state: FSMContext,
-    i18n: I18n,
     transfers: TransferService,
+    tr: Translator,
 ) -> None:
-    language = i18n.current_locale
     answered = False
 
     async def show_sending(claimed: Transfer) -> None:
         nonlocal answered
-        await _answer(callback, _("transfer.sending.short"))
+        await answer_press(callback, tr("transfer.sending.short"))
         answered = True
-        await _edit_summary(callback, claimed, _("transfer.sending"), language)
+        await _edit_summary(callback, claimed, tr("transfer.sending"), tr)
 
     result = await transfers.confirm(callback_data.transfer_id, callback.from_user.id, on_claimed=show_sending)
     outcome = result.outcome
     if outcome in (Outcome.NOT_FOUND, Outcome.NOT_YOURS, Outcome.IN_PROGRESS, Outcome.ALREADY_DONE, Outcome.CANCELLED):
         # Someone else's press, or a second press: the summary belongs to the first one, leave it alone.
-        await _answer(callback, outcome_text(_tr, language, result), show_alert=True)
+        await answer_press(callback, outcome_text(tr, tr.language, result), alert=True)
         return
     if not answered:
-        await _answer(callback)
+        await answer_press(callback)
     if outcome in (Outcome.NEEDS_LOGIN, Outcome.RETRY):
         reopened = result.replacement
         assert reopened is not None
         await _edit_summary(
             callback,
             reopened,
-            outcome_text(_tr, language, result, ttl_end=transfers.expires_at(reopened)),
-            language,
-            keyboard=summary_keyboard(reopened.id),
+            outcome_text(tr, tr.language, result, ttl_end=transfers.expires_at(reopened)),
+            tr,
+            keyboard=summary_keyboard(tr, reopened.id),
         )
         if (await state.get_state()) == TransferDialog.confirm.state:
-            await state.update_data(transfer_id=reopened.id)
+            await TransferData(transfer_id=reopened.id).save(state)
         return
-    if (await DialogData.load(state)).transfer_id == callback_data.transfer_id:
+    if (await TransferData.load(state)).transfer_id == callback_data.transfer_id:
         await state.clear()
     balance = await transfers.rub_balance(callback.from_user.id) if outcome == Outcome.ACCEPTED else None
-    await _edit_summary(callback, result.transfer, outcome_text(_tr, language, result, balance=balance), language)
+    await _edit_summary(callback, result.transfer, outcome_text(tr, tr.language, result, balance=balance), tr)
 
 
 async def _edit_summary(
     callback: CallbackQuery,
     transfer: Transfer | None,
     status_text: str,
-    language: str,
+    tr: Translator,
     *,
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> None:
     """The summary stays readable above its latest status; its buttons go away unless new ones are given."""
     if transfer is None:
-        await _edit(callback, status_text, keyboard)
+        await edit_pressed(callback, status_text, keyboard)
         return
-    summary = summary_text(_tr, language, transfer)
-    await _edit(callback, summary + "\n\n" + status_text, keyboard)
+    await edit_pressed(callback, summary_text(tr, tr.language, transfer) + "\n\n" + status_text, keyboard)
 
 
-async def _answer(callback: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
-    try:
-        await callback.answer(text, show_alert=show_alert)
-    except TelegramBadRequest as error:
-        # "query is too old": the press still counts, only its little notice is lost.
-        log.info("could not answer a transfer button: %s", error.message)
-
-
-async def _edit(callback: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    message = callback.message
-    if message is None or callback.bot is None:
-        return
-    try:
-        await callback.bot.edit_message_text(
-            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=keyboard
-        )
-    except TelegramBadRequest as error:
-        # An identical edit is refused by Telegram ("not modified"); a deleted message cannot be edited.
-        log.info("could not edit a transfer message: %s", error.message)
-
-
-async def cancel_transfer_dialog(
-    state: FSMContext, sessions: SessionService, tg_id: int, bot: Bot | None = None
-) -> bool:
-    """For the core's `/cancel`, called before it clears the state: the summary left open by the dialog can
-    no longer be confirmed, and (given the bot) its buttons are replaced by "cancelled". True when a
-    summary was cancelled."""
-    current = await state.get_state()
-    if current is None or not current.startswith(TransferDialog.__name__):
-        return False
-    return await _cancel_open_summary(state, TransferService(sessions), tg_id, bot)  # only cancels: no limit needed
+def build_router() -> Router:
+    router = Router(name="transfer")
+    router.message.register(transfer_command, Command("transfer"))
+    router.message.register(recipient_step, TransferDialog.recipient, F.text, _NOT_A_COMMAND)
+    router.message.register(amount_step, TransferDialog.amount, F.text, _NOT_A_COMMAND)
+    router.message.register(comment_step, TransferDialog.comment, F.text, _NOT_A_COMMAND)
+    for step in (TransferDialog.recipient, TransferDialog.amount, TransferDialog.comment):
+        router.message.register(not_text, step, _NOT_A_COMMAND)
+    router.callback_query.register(skip_comment, TransferAction.filter(F.action == TransferStep.SKIP))
+    router.callback_query.register(cancel_button, TransferAction.filter(F.action == TransferStep.CANCEL))
+    router.callback_query.register(
+        confirm_button, TransferAction.filter(F.action == TransferStep.CONFIRM), flags={"chat_action": "typing"}
+    )
+    return router

@@ -24,7 +24,8 @@ MENU: tuple[tuple[str, str], ...] = (
 
 
 def menu_commands(i18n: CatalogI18n, language: str) -> list[BotCommand]:
-    return [BotCommand(command=name, description=i18n.text(key, language)) for name, key in MENU]
+    tr = i18n.translator(language)
+    return [BotCommand(command=name, description=tr(key)) for name, key in MENU]
 
 
 async def set_command_menu(bot: Bot, i18n: CatalogI18n) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from aiogram.utils.i18n import gettext as _
 
 from bot.services.failures import failure_key
 from bot.services.sessions import NotLoggedIn, SessionEnded
@@ -33,7 +32,7 @@ class QiwiErrorMiddleware(BaseMiddleware):
             if not isinstance(error, NotLoggedIn | SessionEnded):
                 # str(QiwiError) is redacted by construction; the class says which reply was chosen.
                 log.warning("QIWI call failed: %s: %s", type(error).__name__, error)
-            await _reply(event, _(key))
+            await _reply(event, data["tr"](key))
             return None
 
 

@@ -1,8 +1,7 @@
 """Resolves the current user once per update and hands it to filters and handlers as `user` / `is_admin`.
 
-`user` is None for outsiders. Admins from ADMIN_IDS always get a row (created on first contact); members
-exist because an invite created their row. A row whose role is `admin` but whose id left ADMIN_IDS is
-treated as an outsider: ADMIN_IDS is the only source of admin rights.
+`user` is None for outsiders (the access rule of `bot/services/access.py`, asked through MemberService).
+The name Telegram sends is not stored: an outsider leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 
 if TYPE_CHECKING:
-    from bot.storage import Database
+    from bot.services.members import MemberService
 
 
 class UserMiddleware(BaseMiddleware):
-    def __init__(self, db: Database, admin_ids: list[int]) -> None:
-        self.db = db
-        self.admin_ids = frozenset(admin_ids)
+    def __init__(self, members: MemberService) -> None:
+        self.members = members
 
     async def __call__(
         self,
@@ -33,12 +31,7 @@ class UserMiddleware(BaseMiddleware):
         user = None
         is_admin = False
         if telegram_user is not None and not telegram_user.is_bot:
-            is_admin = telegram_user.id in self.admin_ids
-            user = await self.db.users.get(telegram_user.id)
-            if is_admin and user is None:
-                user = await self.db.users.ensure(telegram_user.id, "admin")
-            elif user is not None and user.role == "admin" and not is_admin:
-                user = None
+            user, is_admin = await self.members.resolve(telegram_user.id)
         data["user"] = user
         data["is_admin"] = is_admin
         return await handler(event, data)

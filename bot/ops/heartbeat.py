@@ -3,7 +3,6 @@ hung one without talking to it (Docker's HEALTHCHECK runs in a separate process)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -35,17 +34,3 @@ def heartbeat_age(path: Path, now: float | None = None) -> float | None:
     except FileNotFoundError:
         return None
     return max(0.0, (time.time() if now is None else now) - modified)
-
-
-async def keep_beating(path: Path, interval: float = HEARTBEAT_INTERVAL) -> None:
-    """Runs until cancelled. A beat that cannot be written is logged once and retried, never fatal."""
-    failing = False
-    while True:
-        try:
-            touch(path)
-            failing = False
-        except OSError as error:
-            if not failing:
-                log.warning("cannot write the heartbeat file %s: %s", path, error.strerror or error)
-            failing = True
-        await asyncio.sleep(interval)

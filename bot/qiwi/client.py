@@ -375,7 +375,7 @@ class QiwiClient:
         """Log out. A TGT that is already dead (401/404) counts as logged out."""
         digest = _digest(tgt)
         for wallet in [w for w, s in self._sessions.items() if s.tgt_digest == digest]:
-            self._sessions.pop(wallet, None)
+            self.forget_web_session(wallet)
         body = json.dumps({"service": PAYMENTS_SERVICE, "ticket": tgt}).encode()
         response = await self._send("DELETE", f"{self._auth}/cas/tgts", headers=self._cas_headers(), content=body)
         if response.status_code in (401, 404) or 200 <= response.status_code < 300:
@@ -524,7 +524,11 @@ class QiwiClient:
     # -- payments --------------------------------------------------------------------------------------
 
     def forget_web_session(self, wallet: str) -> None:
+        """Drops the wallet's cookies (a dead login, a logout): nothing per wallet outlives its session."""
         self._sessions.pop(wallet, None)
+        lock = self._session_locks.get(wallet)
+        if lock is not None and not lock.locked():
+            del self._session_locks[wallet]
 
     def has_web_session(self, wallet: str) -> bool:
         return wallet in self._sessions

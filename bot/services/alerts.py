@@ -18,23 +18,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from html import escape
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from bot.money import format_money
 from bot.qiwi.constants import MAX_HISTORY_ROWS, MAX_WINDOW_DAYS
 from bot.qiwi.errors import QiwiError, QiwiRateLimited
 from bot.services.history import counterparty
 from bot.services.sessions import NotLoggedIn, Session, SessionEnded
-from bot.timeutil import MSK
+from bot.timeutil import MSK, show_moment
 
 if TYPE_CHECKING:
+    from bot.i18n import Translator
     from bot.qiwi.client import QiwiClient
     from bot.qiwi.models import Payment
+    from bot.services.access import Access
+    from bot.services.notifier import Notifier, Texts
     from bot.services.sessions import SessionService
     from bot.storage.models import User
 
@@ -51,14 +53,8 @@ MAX_ALERTS_PER_POLL = 10
 RATE_LIMIT_PAUSE = 300.0  # QIWI's history block lasts about five minutes
 BACKOFF_CAP = 1800.0
 STOP_GRACE = 5.0
-
-Send = Callable[[int, str], Awaitable[None]]
-
-
-class Texts(Protocol):
-    """`CatalogI18n.text(key, language, **params)` fits."""
-
-    def text(self, key: str, language: str, **params: Any) -> str: ...
+# How often the schedule is looked at; a due poll starts at most this late.
+TICK_SECONDS = 1.0
 
 
 class PollResult(StrEnum):
@@ -85,30 +81,32 @@ class _Fetched:
     baseline_id: int | None = None  # first poll: the newest payment from before the login
 
 
-def alert_text(payment: Payment, language: str, texts: Texts) -> str:
+def alert_text(payment: Payment, tr: Translator) -> str:
     money = payment.sum or payment.total
-    amount = format_money(money.amount, money.currency, language) if money else "?"
+    amount = format_money(money.amount, money.currency, tr.language) if money else "?"
     sender = counterparty(payment)
-    when = payment.date.astimezone(MSK).strftime("%d.%m %H:%M")
+    when = show_moment(payment.date, "day_time")
     if sender:
-        text = texts.text("alerts.incoming", language, amount=amount, sender=escape(sender), time=when)
+        text = tr("alerts.incoming", amount=amount, sender=escape(sender), time=when)
     else:
-        text = texts.text("alerts.incoming_anonymous", language, amount=amount, time=when)
+        text = tr("alerts.incoming_anonymous", amount=amount, time=when)
     if payment.comment and payment.comment.strip():
-        text += "\n" + texts.text("alerts.comment", language, comment=escape(payment.comment.strip()[:200]))
+        text += "\n" + tr("alerts.comment", comment=escape(payment.comment.strip()[:200]))
     if payment.status == "WAITING":
-        text += "\n" + texts.text("alerts.waiting", language)
+        text += "\n" + tr("alerts.waiting")
     return text
 
 
 class AlertPoller:
-    """Polls every logged-in member with alerts on; `start()` once, `await stop()` at shutdown."""
+    """Polls every logged-in member with alerts on. The jobs module calls `tick()` about once a second
+    and `drain()` at shutdown."""
 
     def __init__(
         self,
         sessions: SessionService,
-        send: Send,
+        notifier: Notifier,
         texts: Texts,
+        access: Access,
         *,
         interval: float = 60.0,
         concurrency: int = 4,
@@ -117,8 +115,9 @@ class AlertPoller:
     ) -> None:
         self.sessions = sessions
         self.db = sessions.db
-        self.send = send
+        self.notifier = notifier
         self.texts = texts
+        self.access = access
         self.interval = interval  # seconds, not money
         self.default_language = default_language
         self._rng = rng or random.Random()
@@ -126,9 +125,8 @@ class AlertPoller:
         self._schedules: dict[int, _Schedule] = {}
         self._in_flight: dict[str, asyncio.Task[PollResult]] = {}  # by wallet
         self._blocked_until: dict[str, float] = {}  # by wallet, after a 423
-        self._told_to_login: set[tuple[int, datetime | None]] = set()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # The session each member was last told to log in again for: one entry per member at most.
+        self._told_to_login: dict[int, datetime | None] = {}
         self._roster: list[User] = []
         self._roster_due = 0.0
 
@@ -138,6 +136,8 @@ class AlertPoller:
         """One look at one member's incoming payments, announcing what is new. Never raises a QiwiError."""
         user = await self.db.users.get(tg_id)
         if user is None or not user.notify or user.tgt_ciphertext is None or user.wallet is None:
+            return PollResult.SKIPPED
+        if not self.access.is_inside(user):
             return PollResult.SKIPPED
         schedule = self._schedules.setdefault(tg_id, _Schedule(next_due=0.0))
         mark = user.last_seen_txn_id
@@ -209,16 +209,14 @@ class AlertPoller:
         return fetched
 
     async def _announce(self, user: User, payments: list[Payment]) -> None:
-        language = user.language or self.default_language
+        tr = self.texts.translator(user.language or self.default_language)
         fresh = sorted({p.txn_id: p for p in payments}.values(), key=lambda p: p.txn_id)
         # The rest waits for the next poll: a burst is spread out rather than flooding the chat.
         for payment in fresh[:MAX_ALERTS_PER_POLL]:
             if payment.status != "ERROR":  # a failed incoming payment brought no money
-                try:
-                    await self.send(user.tg_id, alert_text(payment, language, self.texts))
-                except Exception as error:
+                if await self.notifier.send(user.tg_id, alert_text(payment, tr)) is None:
                     # Not marked: the next poll tries this payment again.
-                    log.warning("alerts: could not message user %s: %s", user.tg_id, type(error).__name__)
+                    log.warning("alerts: could not message user %s", user.tg_id)
                     return
             await self.db.users.set_last_seen_txn(user.tg_id, payment.txn_id)
             log.info("alerts: user %s told of incoming payment %s", user.tg_id, payment.txn_id)
@@ -226,15 +224,11 @@ class AlertPoller:
     async def _tell_to_login(self, user: User) -> None:
         # The dropped ticket keeps this user out of later polls; the set guards against a repeat anyway
         # (e.g. a second member on the same wallet's 401 arriving in the same round).
-        key = (user.tg_id, user.session_started_at)
-        if key in self._told_to_login:
+        if user.tg_id in self._told_to_login and self._told_to_login[user.tg_id] == user.session_started_at:
             return
-        self._told_to_login.add(key)
-        language = user.language or self.default_language
-        try:
-            await self.send(user.tg_id, self.texts.text("alerts.session_ended", language))
-        except Exception as error:
-            log.warning("alerts: could not message user %s: %s", user.tg_id, type(error).__name__)
+        self._told_to_login[user.tg_id] = user.session_started_at
+        tr = self.texts.translator(user.language or self.default_language)
+        await self.notifier.send(user.tg_id, tr("alerts.session_ended"))
 
     # -- the schedule ----------------------------------------------------------------------------------
 
@@ -262,12 +256,15 @@ class AlertPoller:
         if now >= self._roster_due:
             # Re-read who is logged in only now and then: with thousands of members a read per tick costs
             # more CPU than the polls. Each poll re-reads its member, so a logout is honoured at once anyway.
-            self._roster = [u for u in await self.db.users.all_with_session() if u.notify and u.wallet]
+            self._roster = [
+                u for u in await self.db.users.all_with_session() if u.notify and u.wallet and self.access.is_inside(u)
+            ]
             self._roster_due = now + min(ROSTER_REFRESH, self.interval / 4)
         users = self._roster
         present = {u.tg_id for u in users}
         for gone in set(self._schedules) - present:
             del self._schedules[gone]
+            self._told_to_login.pop(gone, None)
         for user in users:
             assert user.wallet is not None
             schedule = self._schedules.get(user.tg_id)
@@ -300,35 +297,11 @@ class AlertPoller:
         while self._in_flight:
             await asyncio.wait(list(self._in_flight.values()))
 
-    async def run(self, *, tick_seconds: float = 1.0) -> None:
-        log.info("alerts: poller started (every %.0f s per member)", self.interval)
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("alerts: scheduling failed; retrying")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=tick_seconds)
-            except TimeoutError:
-                pass
-
-    def start(self, *, tick_seconds: float | None = None) -> asyncio.Task[None]:
-        if self._task is None:
-            self._stopping.clear()
-            tick = tick_seconds if tick_seconds is not None else min(1.0, self.interval / 4)
-            self._task = asyncio.create_task(self.run(tick_seconds=tick), name="alert-poller")
-        return self._task
-
-    async def stop(self) -> None:
-        """Stops scheduling, lets polls in flight finish (so a sent alert gets its mark), then cancels."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    async def drain(self, grace: float = STOP_GRACE) -> None:
+        """At shutdown: lets polls in flight finish (so a sent alert gets its mark), then cancels the rest."""
         pending = list(self._in_flight.values())
         if pending:
-            _, late = await asyncio.wait(pending, timeout=STOP_GRACE)
+            _, late = await asyncio.wait(pending, timeout=grace)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        log.info("alerts: poller stopped")

@@ -22,9 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PIL import ImageFont
 
-    from bot.qiwi.client import QiwiClient
     from bot.qiwi.models import Payment
-    from bot.services.sessions import Session, SessionService
 
 log = logging.getLogger(__name__)
 
@@ -217,16 +215,6 @@ class ChartRenderer:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-_default: ChartRenderer | None = None
-
-
-def default_renderer() -> ChartRenderer:
-    global _default
-    if _default is None:
-        _default = ChartRenderer()
-    return _default
-
-
 @dataclass(frozen=True, slots=True)
 class StatsChart:
     png: bytes
@@ -235,28 +223,19 @@ class StatsChart:
 
 
 async def stats_chart(
-    sessions: SessionService,
-    tg_id: int,
+    payments: list[Payment],
     start: datetime,
     end: datetime,
+    renderer: ChartRenderer,
     *,
     title: str,
     in_label: str,
     out_label: str,
-    renderer: ChartRenderer | None = None,
 ) -> StatsChart | None:
-    """The period's payments (all pages) drawn per day or week; None when nothing moved.
-    Raises NotLoggedIn, SessionEnded or a QiwiError like any other read."""
-
-    async def fetch(qiwi: QiwiClient, session: Session) -> list[Payment]:
-        return [p async for p in qiwi.iter_history(session.tgt, session.wallet, start=start, end=end)]
-
-    payments = await sessions.run(tg_id, fetch)
+    """The period's payments drawn per day or week, in the currency that moved most; None when nothing moved."""
     currency = main_currency(payments)
     buckets = bucket_payments(payments, start, end, currency)
     if not any(b.incoming or b.outgoing for b in buckets):
         return None
-    png = await (renderer or default_renderer()).render(
-        buckets, title=title.format(currency=currency), in_label=in_label, out_label=out_label
-    )
+    png = await renderer.render(buckets, title=title.format(currency=currency), in_label=in_label, out_label=out_label)
     return StatsChart(png, currency, is_weekly(start, end))

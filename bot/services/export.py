@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,9 +19,7 @@ from bot.services.history import Period, counterparty, stats_period
 from bot.timeutil import MSK
 
 if TYPE_CHECKING:
-    from bot.qiwi.client import QiwiClient
     from bot.qiwi.models import Payment
-    from bot.services.sessions import Session, SessionService
 
 EXPORT_PERIODS = ("month", "prev_month", "days30", "days90")
 COLUMNS = (
@@ -105,18 +103,7 @@ class Export:
     period: Period
 
 
-async def _collect(payments: AsyncIterable[Payment]) -> list[Payment]:
-    return [payment async for payment in payments]
-
-
-async def export_history(sessions: SessionService, tg_id: int, period_name: str) -> Export:
-    """Every payment of the period (all pages). Raises NotLoggedIn, SessionEnded or a QiwiError."""
-    period = export_period(period_name, sessions.clock())
-
-    async def fetch(qiwi: QiwiClient, session: Session) -> list[Payment]:
-        return await _collect(qiwi.iter_history(session.tgt, session.wallet, start=period.start, end=period.end))
-
-    payments = await sessions.run(tg_id, fetch)
+def export_file(payments: list[Payment], period: Period) -> Export:
     start, end = period.start.astimezone(MSK), period.end.astimezone(MSK)
     filename = f"qiwi-{start:%Y-%m-%d}_{end:%Y-%m-%d}.csv"
     return Export(filename, write_csv(payments), len(payments), period)

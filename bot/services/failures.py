@@ -12,10 +12,13 @@ from bot.qiwi.errors import (
     QiwiUnavailable,
 )
 from bot.services.sessions import NotLoggedIn, SessionEnded
+from bot.services.wallet import SlowDown
 
 
 def failure_key(error: BaseException) -> str | None:
     """Catalog key for a failure we explain to the user, or None for a real bug (let it propagate)."""
+    if isinstance(error, SlowDown):
+        return "error.slow_down"
     if isinstance(error, NotLoggedIn):
         return "error.not_logged_in"
     if isinstance(error, SessionEnded):

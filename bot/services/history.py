@@ -11,13 +11,10 @@ from html import escape
 from bot.money import format_money
 from bot.phone import InvalidPhone, format_phone, normalize_phone
 from bot.qiwi.models import Money, Payment, Totals
-from bot.timeutil import MSK
+from bot.timeutil import MSK, show_moment
 
 # QIWI refuses windows longer than 90 days, and without a window it answers only for the last day.
 HISTORY_WINDOW = timedelta(days=90)
-HISTORY_PAGE_ROWS = 10
-OPERATIONS = ("ALL", "IN", "OUT")
-PERIODS = ("month", "prev_month", "days7", "days30")
 
 Translate = Callable[[str], str]
 
@@ -38,7 +35,7 @@ def counterparty(payment: Payment) -> str | None:
 
 def payment_line(payment: Payment, language: str, translate: Translate) -> str:
     """`27.11.26 14:05 ⬇️ +1 500,00 ₽ · +7 900 111-22-33 · «comment» · status` (HTML-escaped)."""
-    when = payment.date.astimezone(MSK).strftime("%d.%m.%y %H:%M")
+    when = show_moment(payment.date, "short")
     incoming = payment.type == "IN"
     arrow, sign = ("⬇️", "+") if incoming else ("⬆️", "−")
     parts = [f"{when} {arrow}"]

@@ -1,6 +1,7 @@
 """Money requests between members: create, pay (through the ordinary transfer), decline, expire.
 
-Telegram-free: the handlers show the buttons and messages; here are the decisions. Paying a request opens
+The handlers show the dialog; here are the decisions, and the messages to the other side, which is
+not in the update (through the notifier, in that member's own language). Paying a request opens
 an ordinary transfer summary (recipient = the requester's wallet), so the money moves only through the
 transfers' exactly-once path. A request can be paid once: the Pay press moves it `open → paying` atomically,
 and only `settle` (following the linked transfer) makes it `paid` or `open` again.
@@ -8,19 +9,23 @@ and only `settle` (following the linked transfer) makes it `paid` or `open` agai
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.keyboards.requests import pay_or_decline
+from bot.services.request_texts import payer_label, request_money, request_text
 from bot.services.transfers import CONFIRM_TTL, TransferDraft
 from bot.storage.requests import MoneyRequest, RequestStatus
 
 if TYPE_CHECKING:
+    from bot.i18n import CatalogI18n, Translator
+    from bot.services.access import Access
+    from bot.services.notifier import Notifier
     from bot.storage import Database
     from bot.storage.models import User
 
@@ -84,17 +89,34 @@ def _refusal(request: MoneyRequest, tg_id: int, now: datetime) -> PayOutcome:
     return PayOutcome.IN_PROGRESS  # moved by a concurrent press between our two reads
 
 
-@dataclass
 class RequestService:
-    db: Database
-    clock: Clock
-    ttl: timedelta = REQUEST_TTL
-    summary_ttl: timedelta = CONFIRM_TTL
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        access: Access,
+        notifier: Notifier,
+        i18n: CatalogI18n,
+        *,
+        ttl: timedelta = REQUEST_TTL,
+        summary_ttl: timedelta = CONFIRM_TTL,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.access = access
+        self.notifier = notifier
+        self.i18n = i18n
+        self.ttl = ttl
+        self.summary_ttl = summary_ttl
 
     async def payers_for(self, requester_tg_id: int) -> list[User]:
-        """Who can be asked: every other admin or member with a wallet on record."""
-        users = await self.db.users.list_all()
+        """Who can be asked: everyone inside but the requester whose wallet is known."""
+        users = self.access.inside(await self.db.users.list_all())
         return [u for u in users if u.wallet is not None and u.tg_id != requester_tg_id]
+
+    async def payer(self, requester_tg_id: int, payer_tg_id: int) -> User | None:
+        payers = {u.tg_id: u for u in await self.payers_for(requester_tg_id)}
+        return payers.get(payer_tg_id)
 
     async def create(
         self, requester_tg_id: int, payer_tg_id: int, amount: Decimal, comment: str, *, requester_name: str = ""
@@ -102,8 +124,7 @@ class RequestService:
         requester = await self.db.users.get(requester_tg_id)
         if requester is None or requester.wallet is None:
             raise RequestProblem("no_wallet")
-        payer = await self.db.users.get(payer_tg_id)
-        if payer is None or payer.wallet is None or payer.tg_id == requester_tg_id:
+        if await self.payer(requester_tg_id, payer_tg_id) is None:
             raise RequestProblem("payer")
         request = await self.db.requests.create(
             requester_tg_id=requester_tg_id,
@@ -118,14 +139,21 @@ class RequestService:
         log.info("money request %s: user %s asks user %s", request.id, requester_tg_id, payer_tg_id)
         return request
 
+    async def deliver(self, request: MoneyRequest) -> bool:
+        """Sends the request to its addressee with Pay / Decline; an undeliverable one is cancelled."""
+        tr = await self.translator_for(request.payer_tg_id)
+        sent = await self.notifier.send(request.payer_tg_id, request_text(tr, request), pay_or_decline(tr, request.id))
+        if sent is None:
+            await self.db.requests.cancel(request.id, self.clock())
+            return False
+        await self.db.requests.set_message(request.id, sent.chat_id, sent.message_id)
+        return True
+
+    async def payer_label(self, request: MoneyRequest) -> str:
+        return payer_label(await self.db.users.get(request.payer_tg_id), request)
+
     async def get(self, request_id: int) -> MoneyRequest | None:
         return await self.db.requests.get(request_id)
-
-    async def cancel_undelivered(self, request_id: int) -> bool:
-        return await self.db.requests.cancel(request_id, self.clock())
-
-    async def set_message(self, request_id: int, chat_id: int, message_id: int) -> None:
-        await self.db.requests.set_message(request_id, chat_id, message_id)
 
     async def start_paying(self, request_id: int, tg_id: int) -> PayStart:
         """Pay pressed. At most one press gets OPEN_SUMMARY until its transfer dies or is paid."""
@@ -149,10 +177,12 @@ class RequestService:
         return await self.db.requests.reopen(request_id, self.clock())
 
     async def decline(self, request_id: int, tg_id: int) -> PayStart:
+        """Decline pressed; the requester is told once."""
         now = self.clock()
         declined = await self.db.requests.decline(request_id, tg_id, now)
         if declined is not None:
             log.info("money request %s declined", request_id)
+            await self._tell_requester(declined, "request.declined")
             return PayStart(PayOutcome.DECLINED, declined)
         request = await self.db.requests.get(request_id)
         if request is None:
@@ -161,34 +191,58 @@ class RequestService:
         # Already declined by this press's twin: not "declined" again (the requester was told once).
         return PayStart(PayOutcome.IN_PROGRESS if outcome is PayOutcome.DECLINED else outcome, request)
 
+    async def close_involving(self, tg_id: int) -> list[MoneyRequest]:
+        """`tg_id` is leaving: their open requests are closed, and whoever is on the other side is told."""
+        closed = await self.db.requests.cancel_involving(tg_id, self.clock())
+        for request in closed:
+            if request.payer_tg_id == tg_id:
+                await self._tell_requester(request, "request.closed.payer_left")
+            else:
+                tr = await self.translator_for(request.payer_tg_id)
+                await self._update_request_message(request, tr, "request.status.closed")
+        return closed
+
+    # -- the sweep -----------------------------------------------------------------------------------
+
     async def sweep(self) -> Sweep:
-        """Settles requests whose transfer finished and expires old ones; the caller tells the people."""
+        """Settles requests whose transfer finished and expires old ones, and tells the people concerned.
+        SQLite only, no QIWI call: cheap enough to run every few seconds."""
         now = self.clock()
         settled = await self.db.requests.settle(
             now, summary_cutoff=now - self.summary_ttl, unlinked_cutoff=now - UNLINKED_GRACE
         )
         expired = await self.db.requests.expire_due(now)
-        for request in settled.paid:
+        sweep = Sweep(settled.paid, settled.reopened, expired)
+        for request in sweep.paid:
             log.info("money request %s paid by transfer %s", request.id, request.transfer_id)
-        return Sweep(settled.paid, settled.reopened, expired)
+            await self._announce_settled(request, "request.paid", "request.status.paid")
+        for request in sweep.reopened:
+            tr = await self.translator_for(request.payer_tg_id)
+            await self._update_request_message(request, tr, "request.reopened", keep_buttons=True)
+        for request in sweep.expired:
+            await self._announce_settled(request, "request.expired", "request.status.expired")
+        return sweep
 
+    async def _announce_settled(self, request: MoneyRequest, told_key: str, status_key: str) -> None:
+        """The requester is told (`told_key`); the addressee's request message gets its final status."""
+        await self._tell_requester(request, told_key)
+        await self._update_request_message(request, await self.translator_for(request.payer_tg_id), status_key)
 
-async def run_sweeper(
-    service: RequestService,
-    on_sweep: Callable[[Sweep], Awaitable[None]],
-    stop: asyncio.Event,
-    *,
-    every: float = SWEEP_EVERY,
-) -> None:
-    """Every few seconds (SQLite only, no QIWI call): settle, expire, and hand the changes to `on_sweep`."""
-    while not stop.is_set():
-        try:
-            sweep = await service.sweep()
-            if sweep.paid or sweep.reopened or sweep.expired:
-                await on_sweep(sweep)
-        except Exception:
-            log.exception("money requests: sweep failed; retrying")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        except TimeoutError:
-            pass
+    async def _tell_requester(self, request: MoneyRequest, key: str) -> None:
+        if not self.access.is_inside(await self.db.users.get(request.requester_tg_id)):
+            return
+        tr = await self.translator_for(request.requester_tg_id)
+        payer = await self.payer_label(request)
+        await self.notifier.send(request.requester_tg_id, tr(key, payer=payer, amount=request_money(request, tr)))
+
+    async def _update_request_message(
+        self, request: MoneyRequest, tr: Translator, status_key: str, *, keep_buttons: bool = False
+    ) -> None:
+        if request.chat_id is None or request.message_id is None:
+            return
+        keyboard = pay_or_decline(tr, request.id) if keep_buttons else None
+        await self.notifier.edit(request.chat_id, request.message_id, request_text(tr, request, status_key), keyboard)
+
+    async def translator_for(self, tg_id: int) -> Translator:
+        user = await self.db.users.get(tg_id)
+        return self.i18n.translator(user.language if user is not None else None)

@@ -8,7 +8,7 @@ to tell the user "until when", and to explain a 401 plainly when the limit has o
 from __future__ import annotations
 
 import logging
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +31,8 @@ TGT_IDLE_LIMIT = timedelta(hours=2)
 TOUCH_EVERY = timedelta(minutes=1)
 LOGIN_ATTEMPTS = 5
 LOGIN_WINDOW = timedelta(minutes=15)
+# Users whose failed logins are remembered at once; each costs a few hundred bytes.
+LOGIN_THROTTLE_MAX_USERS = 10_000
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -86,19 +88,37 @@ class SessionStatus:
 
 
 class LoginThrottle:
-    """Failed password attempts per user in a sliding window (memory only: a restart forgives)."""
+    """Failed password attempts per user in a sliding window (memory only: a restart forgives).
 
-    def __init__(self, clock: Clock, *, attempts: int = LOGIN_ATTEMPTS, window: timedelta = LOGIN_WINDOW):
+    Only users with failures inside the window have an entry, and at most `max_users` of them: beyond that
+    the one whose last failure is oldest is forgotten (it is the likeliest to have left the window anyway).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        attempts: int = LOGIN_ATTEMPTS,
+        window: timedelta = LOGIN_WINDOW,
+        max_users: int = LOGIN_THROTTLE_MAX_USERS,
+    ):
         self._clock = clock
         self._attempts = attempts
         self._window = window
-        self._failures: dict[int, deque[datetime]] = defaultdict(deque)
+        self._max_users = max_users
+        # Ordered by last failure, oldest first (a failure moves its user to the end).
+        self._failures: dict[int, deque[datetime]] = {}
 
     def _recent(self, tg_id: int) -> deque[datetime]:
-        failures = self._failures[tg_id]
+        """The user's failures inside the window; empty (and no entry kept) when there are none."""
+        failures = self._failures.get(tg_id)
+        if failures is None:
+            return deque()
         cutoff = self._clock() - self._window
         while failures and failures[0] <= cutoff:
             failures.popleft()
+        if not failures:
+            del self._failures[tg_id]
         return failures
 
     def check(self, tg_id: int) -> None:
@@ -107,7 +127,19 @@ class LoginThrottle:
             raise TooManyLoginAttempts(failures[0] + self._window)
 
     def record_failure(self, tg_id: int) -> None:
-        self._recent(tg_id).append(self._clock())
+        now = self._clock()
+        failures = self._recent(tg_id)
+        self._failures.pop(tg_id, None)
+        failures.append(now)
+        self._failures[tg_id] = failures
+        # Oldest last failure first: drop the users whose every failure has left the window, then any
+        # beyond the bound.
+        cutoff = now - self._window
+        while self._failures:
+            oldest = next(iter(self._failures))
+            if self._failures[oldest][-1] > cutoff and len(self._failures) <= self._max_users:
+                break
+            del self._failures[oldest]
 
     def reset(self, tg_id: int) -> None:
         self._failures.pop(tg_id, None)
@@ -166,6 +198,7 @@ class SessionService:
         except QiwiAuthError:
             now = self.clock()
             expired = now >= session.expires_at
+            self.qiwi.forget_web_session(session.wallet)
             await self.db.users.clear_session(tg_id)
             log.info("user %s: QIWI refused the stored ticket (expired by our clock: %s)", tg_id, expired)
             raise SessionEnded(expired=expired) from None

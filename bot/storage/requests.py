@@ -183,6 +183,24 @@ class RequestRepository:
         )
         return changed == 1
 
+    async def cancel_involving(self, tg_id: int, now: datetime) -> list[MoneyRequest]:
+        """Requests from or to someone who left: open ones, and those being paid whose summary was never
+        confirmed. A payment already on its way is left to settle as any other."""
+        rows = await self._sql.fetchall(
+            f"""
+            UPDATE money_requests SET status = 'cancelled', updated_at = ?
+            WHERE (requester_tg_id = ? OR payer_tg_id = ?) AND (
+                status = 'open' OR (status = 'paying' AND (
+                    transfer_id IS NULL
+                    OR transfer_id IN (SELECT id FROM transfers WHERE status = 'awaiting_confirmation')
+                ))
+            )
+            RETURNING {_COLUMNS}
+            """,
+            (dump_time(now), tg_id, tg_id),
+        )
+        return sorted((_request(row) for row in rows), key=lambda r: r.id)
+
     async def expire(self, request_id: int, now: datetime) -> bool:
         """This one open request, if past its week (a Pay press found it late)."""
         stamp = dump_time(now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.callbacks import HistoryPage, StatsPeriod
+from bot.callbacks import HistoryPage
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET
 from tests.bot.harness import ADMIN_ID, BotFactory, RunningBot, ask, login
 
@@ -41,10 +41,26 @@ async def test_stale_and_forged_buttons(running_bot: RunningBot) -> None:
     await ask(user, "/help", "Commands")
     message = user.last_bot_message
     assert message is not None
-    for data in ("zz:1", HistoryPage(op="XX").pack(), StatsPeriod(period="decade").pack()):
+    forged = (
+        "zz:1",
+        "hp:XX:0:0",
+        "sp:decade",
+        # Integers beyond what SQLite or datetime can hold, for every family of buttons.
+        "tr:confirm:" + "9" * 21,
+        "tr:cancel:-1",
+        "rq:pay:" + "9" * 21,
+        "rq:decline:" + "1" * 30,
+        "rqm:" + "9" * 25,
+        "mb:remove:" + "9" * 21,
+        "hp:ALL:1:999999999999",
+        "hp:ALL:" + "9" * 25 + ":1",
+        "lg:xx",
+        "ex:forever",
+    )
+    for data in forged:
         await user.press_data(data, message_id=message.message_id)
         answer = await user.wait_for(lambda a: a.kind == "callback_answer")
-        assert "out of date" in (answer.text or "")
+        assert "out of date" in (answer.text or ""), data
     # A real history button while logged out: the session reply, not a crash.
     await user.press_data(HistoryPage(op="ALL").pack(), message_id=message.message_id)
     assert "not logged in" in ((await user.wait_for("not logged in")).text or "")

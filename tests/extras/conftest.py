@@ -1,4 +1,4 @@
-"""Fixtures for the issue-7 tests: the real storage, QIWI client and emulator under the services, and (for the
+"""Fixtures for alerts, money requests, export and the chart: the real storage, QIWI client and emulator under the services, and (for the
 dialog tests) the real bot on a FakeTelegram, reused from the bot tests."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bot.i18n import CatalogI18n
 from bot.qiwi.client import QiwiClient
 from bot.sandbox import Emulator, EmulatorServer
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET
+from bot.services.notifier import SentMessage
 from bot.services.sessions import SessionService
 from bot.storage import Database
 from tests.bot.conftest import make_bot, running_bot, telegram
@@ -33,13 +34,20 @@ class Stack:
     sessions: SessionService
     cipher: TicketCipher
     sent: list[tuple[int, str]] = field(default_factory=list)
+    edited: list[tuple[int, int, str]] = field(default_factory=list)
 
     async def login(self, tg_id: int = ALICE, wallet: str = MAIN_WALLET) -> None:
         await self.db.users.ensure(tg_id, "member")
         await self.sessions.login(tg_id, wallet, DEMO_PASSWORD)
 
-    async def send(self, tg_id: int, text: str) -> None:
-        self.sent.append((tg_id, text))
+    # A Notifier that records instead of talking to Telegram.
+    async def send(self, chat_id: int, text: str, keyboard: object = None) -> SentMessage | None:
+        self.sent.append((chat_id, text))
+        return SentMessage(chat_id, len(self.sent))
+
+    async def edit(self, chat_id: int, message_id: int, text: str, keyboard: object = None) -> bool:
+        self.edited.append((chat_id, message_id, text))
+        return True
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,11 @@ from bot.crypto import TicketCipher
 from bot.i18n import CatalogI18n
 from bot.qiwi.constants import EDGE_SERVICE
 from bot.sandbox import Emulator, EmulatorServer
-from bot.sandbox.seed import EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
+from bot.sandbox.seed import DEMO_PASSWORD, EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
+from bot.jobs import Job
+from bot.services.access import Access
 from bot.services.alerts import RATE_LIMIT_PAUSE, AlertPoller, PollResult
+from bot.services.notifier import SentMessage
 from tests.extras.conftest import ALICE, BOB, Stack, close_stack, open_stack
 
 
@@ -22,8 +25,15 @@ def edge_requests(emulator: Emulator) -> int:
     return sum(1 for t in emulator.issued_tickets if t.kind == "ST" and t.service == EDGE_SERVICE)
 
 
+ACCESS = Access.of([])  # ALICE and BOB are members
+
+
 def poller(stack: Stack, i18n: CatalogI18n, **kwargs: object) -> AlertPoller:
-    return AlertPoller(stack.sessions, stack.send, i18n, rng=random.Random(7), **kwargs)  # type: ignore[arg-type]
+    return AlertPoller(stack.sessions, stack, i18n, ACCESS, rng=random.Random(7), **kwargs)  # type: ignore[arg-type]
+
+
+def polling_job(alerts: AlertPoller, tick: float) -> Job:
+    return Job("alert-poller", alerts.tick, tick, on_stop=alerts.drain)
 
 
 def arrive(stack: Stack, amount: str, comment: str = "", wallet: str = MAIN_WALLET) -> None:
@@ -108,12 +118,17 @@ async def test_a_failed_message_is_retried_and_earlier_ones_are_not_repeated(sta
     delivered: list[str] = []
     failures = iter([False, True])  # the second message fails once
 
-    async def flaky_send(tg_id: int, text: str) -> None:
-        if next(failures, False):
-            raise ConnectionError("telegram is down")
-        delivered.append(text)
+    class FlakyTelegram:
+        async def send(self, chat_id: int, text: str, keyboard: object = None) -> SentMessage | None:
+            if next(failures, False):
+                return None  # what the notifier reports when Telegram is down
+            delivered.append(text)
+            return SentMessage(chat_id, len(delivered))
 
-    alerts = AlertPoller(stack.sessions, flaky_send, i18n, rng=random.Random(1))
+        async def edit(self, chat_id: int, message_id: int, text: str, keyboard: object = None) -> bool:
+            return True
+
+    alerts = AlertPoller(stack.sessions, FlakyTelegram(), i18n, ACCESS, rng=random.Random(1))
     await alerts.poll_user(ALICE)
     arrive(stack, "1")
     arrive(stack, "2")
@@ -195,7 +210,8 @@ async def test_the_loop_polls_spread_one_request_per_wallet_and_stops_cleanly(st
     await stack.login(ALICE, MAIN_WALLET)
     await stack.login(BOB, RECEIVER_WALLET)
     alerts = poller(stack, i18n, interval=0.3)
-    alerts.start(tick_seconds=0.02)
+    job = polling_job(alerts, 0.02)
+    await job.start()
     try:
         for _ in range(100):
             users = [await stack.db.users.get(t) for t in (ALICE, BOB)]
@@ -214,7 +230,7 @@ async def test_the_loop_polls_spread_one_request_per_wallet_and_stops_cleanly(st
         await asyncio.sleep(0.6)
         assert edge_requests(stack.emulator) - before <= 2 * 4
     finally:
-        await asyncio.wait_for(alerts.stop(), 3)
+        await asyncio.wait_for(job.stop(), 3)
     after_stop = edge_requests(stack.emulator)
     await asyncio.sleep(0.4)
     assert edge_requests(stack.emulator) == after_stop  # stopped means stopped
@@ -229,5 +245,16 @@ async def test_two_members_on_one_wallet_never_poll_it_at_the_same_time(stack: S
     await asyncio.sleep(0.05)
     await alerts.tick()
     assert len(alerts._in_flight) == 1
-    await alerts.stop()
+    await alerts.drain()
     stack.emulator.faults.clear()
+
+
+async def test_an_admin_who_left_admin_ids_is_never_polled(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.db.users.ensure(ALICE, "admin")
+    await stack.sessions.login(ALICE, MAIN_WALLET, DEMO_PASSWORD)
+    alerts = poller(stack, i18n)  # ACCESS names no admin: ALICE's row says admin, ADMIN_IDS does not
+    before = edge_requests(stack.emulator)
+    assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
+    await alerts.tick()
+    assert alerts.delay_for(ALICE) is None
+    assert edge_requests(stack.emulator) == before and stack.sent == []

@@ -8,10 +8,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.qiwi.models import Money, Payment
-from bot.services.export import COLUMNS, export_history, export_period, payment_row, write_csv
+from bot.services.export import COLUMNS, Export, export_file, export_period, payment_row, write_csv
+from bot.services.wallet import WalletService
 from bot.services.sessions import Session
 from bot.timeutil import MSK
 from tests.extras.conftest import ALICE, Stack
+
+
+async def export_history(stack: Stack, period_name: str) -> Export:
+    """What /export does: every payment of the period through the wallet service, then the CSV file."""
+    period = export_period(period_name, stack.emulator.clock.now())
+    return export_file(await WalletService(stack.sessions).payments(ALICE, period.start, period.end), period)
 
 
 def parse(content: bytes) -> list[dict[str, str]]:
@@ -48,7 +55,7 @@ async def test_a_multi_page_period_parses_back_to_the_api_amounts(stack: Stack) 
     for i in range(55):  # more than one 50-row page even without the seeded months
         stack.emulator.add_incoming("79001112233", Decimal(f"{i}.{i % 100:02d}"), "79261234567", f"№{i} «ёж»")
         stack.emulator.clock.advance(timedelta(minutes=1))
-    export = await export_history(stack.sessions, ALICE, "days90")
+    export = await export_history(stack, "days90")
     rows = parse(export.content)
     expected, pages = await api_pages(stack, export.period.start, export.period.end)
     assert pages > 8 and len(rows) == len(expected) == export.rows > 50
@@ -73,7 +80,7 @@ async def test_a_multi_page_period_parses_back_to_the_api_amounts(stack: Stack) 
 
 async def test_an_empty_period_is_a_header_only_file(stack: Stack) -> None:
     await stack.login(wallet="79003334455")
-    export = await export_history(stack.sessions, ALICE, "month")
+    export = await export_history(stack, "month")
     assert export.rows == 0 and parse(export.content) == []
     assert export.content.decode("utf-8-sig").splitlines() == [",".join(COLUMNS)]
 

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from bot.i18n import CatalogI18n
 from bot.sandbox.seed import EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
+from bot.services.access import Access
 from bot.services.requests import PayOutcome, RequestProblem, RequestService, transfer_draft
 from bot.services.transfers import Outcome, TransferService
 from bot.storage.requests import RequestStatus
@@ -18,10 +20,10 @@ CAROL = 703
 
 
 @pytest.fixture
-async def service(stack: Stack) -> RequestService:
+async def service(stack: Stack, i18n: CatalogI18n) -> RequestService:
     await stack.login(ALICE, RECEIVER_WALLET)  # asks for money
     await stack.login(BOB, MAIN_WALLET)  # pays
-    return RequestService(stack.db, stack.emulator.clock.now)
+    return RequestService(stack.db, stack.emulator.clock.now, Access.of([]), stack, i18n)
 
 
 async def pay(stack: Stack, service: RequestService, request_id: int, tg_id: int = BOB) -> int:
@@ -119,3 +121,25 @@ async def test_a_press_whose_summary_never_appeared_is_freed(stack: Stack, servi
     assert (await service.sweep()).reopened == []
     stack.emulator.clock.advance(timedelta(minutes=3))
     assert [r.id for r in (await service.sweep()).reopened] == [request.id]
+
+
+async def test_someone_leaving_closes_their_requests_and_the_other_side_is_told(
+    stack: Stack, service: RequestService
+) -> None:
+    asked = await service.create(ALICE, BOB, Decimal("40"), "")
+    assert await service.deliver(asked)
+    await stack.db.users.set_language(ALICE, "ru")
+    closed = await service.close_involving(BOB)  # the payer leaves
+    assert [r.id for r in closed] == [asked.id]
+    request = await service.get(asked.id)
+    assert request is not None and request.status is RequestStatus.CANCELLED
+    told = [text for tg, text in stack.sent if tg == ALICE]
+    assert told and "закрыт" in told[-1]  # in the requester's own language
+    assert (await service.start_paying(asked.id, BOB)).outcome is PayOutcome.EXPIRED
+
+
+async def test_a_former_admin_is_never_offered(stack: Stack, service: RequestService) -> None:
+    await stack.db.users.set_role(BOB, "admin")  # an admin row whose id is not in ADMIN_IDS (Access names none)
+    assert await service.payers_for(ALICE) == []
+    with pytest.raises(RequestProblem):
+        await service.create(ALICE, BOB, Decimal("10"), "")

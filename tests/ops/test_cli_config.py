@@ -154,3 +154,28 @@ def test_console_script_entry_point_is_the_cli() -> None:
     from bot.cli import main as cli_main
 
     assert main is cli_main
+
+
+@pytest.mark.parametrize("value", ["1e30", "nan", "inf", "-5", "0", "abc"])
+async def test_insane_transfer_limit_is_one_line_naming_it(tmp_path: Path, token: str, value: str) -> None:
+    env = base_env(BOT_TOKEN=token, TRANSFER_LIMIT=value, KEY_FILE=tmp_path / "data" / "secret.key")
+    result = await run_cli("check", "--offline", env=env, cwd=tmp_path)
+    assert result.code == 2, result.output
+    assert result.stdout == ""
+    assert_one_line(result.stderr, "TRANSFER_LIMIT", "10000000", "e.g. 99999")
+    assert f" {value} " not in result.stderr and f"'{value}'" not in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+async def test_key_file_that_is_a_folder_is_one_line_and_the_folder_untouched(tmp_path: Path, token: str) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    folder.chmod(0o755)
+    env = base_env(BOT_TOKEN=token, KEY_FILE=folder, DATABASE_PATH=tmp_path / "db" / "bot.sqlite3")
+    for args in ([], ["check", "--offline"]):
+        result = await run_cli(*args, env=env, cwd=tmp_path)
+        assert result.code == 2, result.output
+        assert_one_line(result.stderr, "KEY_FILE", "is a folder", "point KEY_FILE at a file")
+        assert oct(folder.stat().st_mode & 0o777) == oct(0o755)
+        assert list(folder.iterdir()) == []
+    assert not (tmp_path / "db").exists()

@@ -17,6 +17,7 @@ from aiogram.types import Message
 
 from bot.config import Settings, load_settings
 from bot.devtools.fake_telegram import FakeTelegram
+from bot.middlewares.in_flight import track_updates
 from bot.webhook import WebhookConfigError, run_webhook, webhook_path
 
 from .conftest import poll_until
@@ -50,6 +51,7 @@ class EchoBot:
     def __init__(self, telegram: FakeTelegram, delay: float = 0.0) -> None:
         self.bot = Bot(telegram.token, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.base_url)))
         self.dp = Dispatcher()
+        track_updates(self.dp)  # as the bot's own dispatcher does
         self.seen: list[str] = []
         self.finished: list[str] = []
         self.started = self.stopped = False
@@ -169,3 +171,29 @@ def test_webhook_path_follows_the_public_url() -> None:
     assert webhook_path("https://bot.example.test/tg/updates") == "/tg/updates"
     assert webhook_path("https://bot.example.test") == "/webhook"
     assert webhook_path("https://bot.example.test/") == "/webhook"
+
+
+async def test_non_ascii_secret_header_is_401_not_500(telegram: FakeTelegram) -> None:
+    echo = EchoBot(telegram)
+    settings = webhook_settings(telegram)
+    task, stop, base = await start(echo, settings, telegram)
+    try:
+        update = await telegram.user(7007, "Mallory").send("let me in")
+        path = webhook_path(PUBLIC_URL)
+        forged = [
+            "секрет".encode(),  # UTF-8, not ASCII
+            (SECRET[:-1] + "９").encode(),  # the secret with a fullwidth last digit
+            b"\xff\xfe" + SECRET.encode(),  # not even UTF-8
+        ]
+        async with httpx.AsyncClient(base_url=base) as http:
+            for header in forged:
+                answer = await http.post(path, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": header})
+                assert answer.status_code == 401, (header, answer.status_code)
+            ok = await http.post(path, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET.encode()})
+            assert ok.status_code == 200
+        await poll_until(lambda: echo.finished == ["let me in"], "the genuine update to be handled")
+        assert echo.seen == ["let me in"], "forged requests must never reach the dispatcher"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await echo.bot.session.close()

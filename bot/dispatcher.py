@@ -1,9 +1,11 @@
-"""Builds the Bot and the Dispatcher; every long-lived service reaches handlers through workflow data."""
+"""The one place the bot is assembled: the Bot, then the Dispatcher with its middlewares, routers and jobs.
+
+Reading `build_dispatcher` tells the whole bot: which services handlers get (all of `Services`, by
+name), what every update passes through (in order), which routers answer it, and which jobs run beside.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher, methods
@@ -11,42 +13,25 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.methods.base import Response
 
 from bot.handlers import build_root_router
-from bot.i18n import CatalogI18n, UserLanguageMiddleware
+from bot.handlers.errors import on_error
+from bot.i18n import UserLanguageMiddleware
+from bot.jobs import Job, before_serving, build_jobs
 from bot.middlewares.flood import RetryAfterMiddleware
+from bot.middlewares.in_flight import track_updates
+from bot.middlewares.isolation import TransientEventIsolation
 from bot.middlewares.qiwi_errors import QiwiErrorMiddleware
 from bot.middlewares.typing import TypingMiddleware
 from bot.middlewares.update_log import UpdateLogMiddleware
 from bot.middlewares.user import UserMiddleware
-from bot.services.sessions import Clock, SessionService
-from bot.services.transfers import TransferService
 from bot.storage.fsm import SQLiteStorage
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.crypto import TicketCipher
-    from bot.qiwi.client import QiwiClient
-    from bot.sandbox.seed import DemoWallet
-    from bot.storage import Database
-
-
-@dataclass
-class Services:
-    """Everything long-lived a handler may need; each field is also a workflow-data key of its own name."""
-
-    settings: Settings
-    db: Database
-    cipher: TicketCipher
-    qiwi: QiwiClient
-    sessions: SessionService
-    clock: Clock
-    i18n: CatalogI18n
-    transfers: TransferService
-    demo_wallets: Sequence[DemoWallet] = field(default_factory=tuple)
+    from bot.services.bundle import Services
 
 
 # aiogram validates every Bot API answer with `Response[method.__returning__]`, a pydantic generic that
@@ -70,13 +55,9 @@ _USED_METHODS = (
 )
 
 
-def _keep_response_models() -> None:
+def build_bot(settings: Settings) -> Bot:
     if not _RESPONSE_MODELS:
         _RESPONSE_MODELS.extend(Response[method.__returning__] for method in _USED_METHODS)  # type: ignore[name-defined]
-
-
-def build_bot(settings: Settings) -> Bot:
-    _keep_response_models()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware())
     return Bot(
@@ -86,29 +67,37 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(services: Services) -> Dispatcher:
+def build_dispatcher(services: Services, jobs: list[Job] | None = None) -> Dispatcher:
     dp = Dispatcher(
         storage=SQLiteStorage(services.db),
-        events_isolation=SimpleEventIsolation(),
+        # One update at a time per user (a dialog that touches money), different users concurrently.
+        events_isolation=TransientEventIsolation(),
         fsm_strategy=FSMStrategy.USER_IN_CHAT,
     )
-    dp.workflow_data.update(
-        services=services,
-        settings=services.settings,
-        db=services.db,
-        cipher=services.cipher,
-        qiwi=services.qiwi,
-        sessions=services.sessions,
-        transfers=services.transfers,
-        clock=services.clock,
-        demo_wallets=tuple(services.demo_wallets),
-    )
-    # Outer update middlewares run in this order, after aiogram has resolved `event_from_user`.
+    dp.workflow_data.update(services.as_workflow_data())
+
+    # Every update, in this order: counted until done, logged, its user resolved, its language set.
+    track_updates(dp)
     dp.update.outer_middleware(UpdateLogMiddleware())
-    dp.update.outer_middleware(UserMiddleware(services.db, services.settings.admin_ids))
-    dp.update.outer_middleware(UserLanguageMiddleware(services.i18n))
+    dp.update.outer_middleware(UserMiddleware(services.members))
+    dp.update.outer_middleware(UserLanguageMiddleware(services.i18n, remember=services.members.remember_language))
     for observer in (dp.message, dp.callback_query):
         observer.middleware(QiwiErrorMiddleware())
     dp.message.middleware(TypingMiddleware())
+    dp.errors.register(on_error)
+
     dp.include_router(build_root_router(services.settings))
+
+    # Start-up work and the jobs run before the first update is taken; on shutdown the updates in flight
+    # finish first (one may be paying), then the jobs stop, newest first. The database closes after that.
+    jobs = build_jobs(services) if jobs is None else jobs
+
+    async def on_startup(bot: Bot) -> None:
+        await before_serving(services, bot)
+
+    dp.startup.register(on_startup)
+    for job in jobs:
+        dp.startup.register(job.start)
+    for job in reversed(jobs):
+        dp.shutdown.register(job.stop)
     return dp

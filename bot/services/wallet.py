@@ -1,0 +1,128 @@
+"""What a member reads from their wallet: balance, a page of history, totals, every payment of a period.
+
+Every read goes through `SessionService.run`, so a dead ticket is handled in one place, and through a
+per-member budget: QIWI blocks a wallet's history for five minutes past ~100 requests a minute (spec,
+"Rate limit"), so a member who fires commands faster than a person reads is told to slow down before
+the bot spends that allowance, which the alert poller and the transfers need as well.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.qiwi.client import QiwiClient
+from bot.qiwi.models import Account, HistoryPage, Payment, Totals
+from bot.services.sessions import Session, SessionService
+
+HISTORY_PAGE_ROWS = 10
+# Interactive reads per member and minute; a person paging quickly makes a dozen.
+READS_PER_MINUTE = 30
+# Members whose recent reads are remembered (the oldest are forgotten first).
+TRACKED_MEMBERS = 10_000
+
+
+class SlowDown(Exception):
+    """Too many reads in the last minute; `retry_after` seconds until the next one is allowed."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many requests from this member")
+        self.retry_after = retry_after
+
+
+class ReadBudget:
+    """A sliding one-minute window of reads per member, bounded in the number of members it remembers."""
+
+    def __init__(
+        self,
+        per_minute: int = READS_PER_MINUTE,
+        *,
+        members: int = TRACKED_MEMBERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_minute = per_minute
+        self.members = members
+        self._clock = clock
+        self._reads: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def spend(self, tg_id: int) -> None:
+        """Counts one read, or raises SlowDown when the member has used up the minute."""
+        now = self._clock()
+        reads = self._reads.pop(tg_id, None) or deque()
+        while reads and reads[0] <= now - 60.0:
+            reads.popleft()
+        if len(reads) >= self.per_minute:
+            self._reads[tg_id] = reads
+            raise SlowDown(max(1.0, reads[0] + 60.0 - now))
+        reads.append(now)
+        self._reads[tg_id] = reads
+        while len(self._reads) > self.members:
+            self._reads.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    wallet: str
+    accounts: list[Account]
+
+
+class WalletService:
+    def __init__(self, sessions: SessionService, budget: ReadBudget | None = None) -> None:
+        self.sessions = sessions
+        self.budget = budget or ReadBudget()
+
+    def now(self) -> datetime:
+        return self.sessions.clock()
+
+    async def balance(self, tg_id: int) -> Balance:
+        self.budget.spend(tg_id)
+
+        async def call(qiwi: QiwiClient, session: Session) -> Balance:
+            return Balance(session.wallet, await qiwi.balance(session.tgt, session.wallet))
+
+        return await self.sessions.run(tg_id, call)
+
+    async def history_page(
+        self,
+        tg_id: int,
+        *,
+        operation: str,
+        start: datetime,
+        end: datetime,
+        cursor: tuple[int, datetime] | None = None,
+    ) -> HistoryPage:
+        self.budget.spend(tg_id)
+
+        async def call(qiwi: QiwiClient, session: Session) -> HistoryPage:
+            return await qiwi.history(
+                session.tgt,
+                session.wallet,
+                rows=HISTORY_PAGE_ROWS,
+                operation=operation,
+                start=start,
+                end=end,
+                next_txn_id=None if cursor is None else cursor[0],
+                next_txn_date=None if cursor is None else cursor[1],
+            )
+
+        return await self.sessions.run(tg_id, call)
+
+    async def totals(self, tg_id: int, start: datetime, end: datetime) -> Totals:
+        self.budget.spend(tg_id)
+
+        async def call(qiwi: QiwiClient, session: Session) -> Totals:
+            return await qiwi.totals(session.tgt, session.wallet, start=start, end=end)
+
+        return await self.sessions.run(tg_id, call)
+
+    async def payments(self, tg_id: int, start: datetime, end: datetime) -> list[Payment]:
+        """Every payment of the period, all pages (for the chart and the export)."""
+        self.budget.spend(tg_id)
+
+        async def call(qiwi: QiwiClient, session: Session) -> list[Payment]:
+            return [p async for p in qiwi.iter_history(session.tgt, session.wallet, start=start, end=end)]
+
+        return await self.sessions.run(tg_id, call)
