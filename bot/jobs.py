@@ -19,7 +19,7 @@ from bot.keyboards.menu import set_command_menu
 from bot.ops.heartbeat import HEARTBEAT_INTERVAL, heartbeat_path, touch
 from bot.services import transfer_reconcile
 from bot.services.alerts import TICK_SECONDS
-from bot.services.requests import SWEEP_EVERY
+from bot.services import requests as request_service
 from bot.storage import DatabaseClosed
 
 if TYPE_CHECKING:
@@ -142,6 +142,6 @@ def build_jobs(services: Services) -> list[Job]:
             lambda: transfer_reconcile.recheck_open(services.transfers, services.notifier, services.i18n),
             transfer_reconcile.RECHECK_INTERVAL,
         ),
-        Job("request-sweeper", services.requests.sweep, SWEEP_EVERY),
+        Job("request-sweeper", services.requests.sweep, request_service.SWEEP_EVERY),
         Job("alert-poller", alerts.tick, min(TICK_SECONDS, alerts.interval / 4), on_stop=alerts.drain),
     ]

@@ -14,7 +14,7 @@ from bot.services.access import Access
 from bot.services.requests import PayOutcome, RequestProblem, RequestService, transfer_draft
 from bot.services.transfers import Outcome, TransferService
 from bot.storage.requests import RequestStatus
-from tests.extras.conftest import ALICE, BOB, Stack
+from tests.service_stack import ALICE, BOB, Stack
 
 CAROL = 703
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from bot.crypto import TicketCipher
 from bot.i18n import CatalogI18n
+from bot.jobs import Job
 from bot.qiwi.constants import EDGE_SERVICE
 from bot.sandbox import Emulator, EmulatorServer
 from bot.sandbox.seed import DEMO_PASSWORD, EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
-from bot.jobs import Job
 from bot.services.access import Access
 from bot.services.alerts import RATE_LIMIT_PAUSE, AlertPoller, PollResult
 from bot.services.notifier import SentMessage
-from tests.extras.conftest import ALICE, BOB, Stack, close_stack, open_stack
+from tests.service_stack import ALICE, BOB, Stack, close_stack, open_stack
 
 
 def edge_requests(emulator: Emulator) -> int:

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 from bot.qiwi.models import Money, Payment
 from bot.services.export import COLUMNS, Export, export_file, export_period, payment_row, write_csv
-from bot.services.wallet import WalletService
 from bot.services.sessions import Session
+from bot.services.wallet import WalletService
 from bot.timeutil import MSK
-from tests.extras.conftest import ALICE, Stack
+from tests.service_stack import ALICE, Stack
 
 
 async def export_history(stack: Stack, period_name: str) -> Export:

@@ -1,26 +1,33 @@
-"""Fixtures for alerts, money requests, export and the chart: the real storage, QIWI client and emulator under the services, and (for the
-dialog tests) the real bot on a FakeTelegram, reused from the bot tests."""
+"""Shared by the alerts, requests and reports tests: the services over real storage, the real QIWI client
+and the emulator (`stack`), and the real bot with sub-second jobs (`fast_bot`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.crypto import TicketCipher
+from bot.devtools.fake_telegram import FakeTelegram
 from bot.i18n import CatalogI18n
 from bot.qiwi.client import QiwiClient
 from bot.sandbox import Emulator, EmulatorServer
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET
+from bot.services import requests as requests_service
 from bot.services.notifier import SentMessage
 from bot.services.sessions import SessionService
 from bot.storage import Database
-from tests.bot.conftest import make_bot, running_bot, telegram
+from tests.bot.harness import ADMIN_ID, RunningBot, make_settings
 
-__all__ = ["make_bot", "running_bot", "telegram"]
+OTHER_ID = 1001  # a second admin, so no invite dance is needed
 
 ALICE = 701
 BOB = 702
@@ -80,3 +87,39 @@ async def stack(
         yield built
     finally:
         await close_stack(built)
+
+
+@pytest.fixture
+async def fast_bot(
+    telegram: FakeTelegram,
+    emulator: Emulator,
+    qiwi_server: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[RunningBot]:
+    """The real bot with a sub-second alert interval and request sweep (settings validate >= 10 s for
+    NOTIFY_INTERVAL, so the copy skips validation; everything else is as in production)."""
+    monkeypatch.setattr(requests_service, "SWEEP_EVERY", 0.2)
+    settings = make_settings(telegram, qiwi_server, tmp_path, ADMIN_IDS=f"{ADMIN_ID},{OTHER_ID}")
+    bot = RunningBot(telegram, emulator, settings.model_copy(update={"notify_interval": 0.3}))
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def arrive(emulator: Emulator, amount: str, comment: str, wallet: str = MAIN_WALLET) -> None:
+    emulator.add_incoming(wallet, Decimal(amount), "79261234567", comment)
+    emulator.clock.advance(timedelta(seconds=2))
+
+
+async def seeded(bot: RunningBot, tg_id: int) -> None:
+    """Waits until the poller has set the member's mark (read-only, beside the bot's own connection)."""
+    for _ in range(100):
+        with contextlib.closing(sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT last_seen_txn_id FROM users WHERE tg_id = ?", (tg_id,)).fetchone()
+        if row is not None and row[0] is not None:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the poller never set the mark")
