@@ -47,17 +47,36 @@ class TimedTelegram(FakeTelegram):
 
 @dataclasses.dataclass(frozen=True)
 class ProcessSample:
-    cpu_seconds: float
+    ticks_cpu_seconds: float  # user + system from /proc/<pid>/stat: every thread, dead ones too; 10 ms steps
     rss_bytes: int
     peak_rss_bytes: int
+    thread_ns: dict[int, int]  # on-CPU nanoseconds of each live thread, from /proc/<pid>/task/<tid>/schedstat
+
+    def cpu_since(self, before: ProcessSample) -> float:
+        """CPU seconds between two samples: to the nanosecond when no thread ended in between (the usual
+        case), else from the ticks of /proc/<pid>/stat, which also count the threads that are gone."""
+        if self.thread_ns and before.thread_ns and before.thread_ns.keys() <= self.thread_ns.keys():
+            return sum(ns - before.thread_ns.get(tid, 0) for tid, ns in self.thread_ns.items()) / 1e9
+        return self.ticks_cpu_seconds - before.ticks_cpu_seconds
+
+
+def _thread_ns(pid: int) -> dict[int, int]:
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found[int(task.name)] = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just ended, or a kernel without schedstat
+    return found
 
 
 def sample_process(pid: int) -> ProcessSample:
     """CPU time (user + system) and memory of a process, from /proc (Linux)."""
+    threads = _thread_ns(pid)
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return ProcessSample(cpu, _kib(status.get("VmRSS", "0 kB")), _kib(status.get("VmHWM", "0 kB")))
+    return ProcessSample(cpu, _kib(status.get("VmRSS", "0 kB")), _kib(status.get("VmHWM", "0 kB")), threads)
 
 
 def _kib(value: str) -> int:
@@ -75,14 +94,15 @@ class BenchStand:
         *,
         latency: float,
         profile: Path | None = None,
-        module: Sequence[str] = ("bot",),
+        module: Sequence[str] = ("bench.experiments",),
         py_spy: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.latency = latency
         self.profile = profile
-        self.module = list(module)  # `bot`, or a bench module (and its arguments) that patches, then runs it
+        # `bench.experiments` (the bot, its read budget lifted, experiments applied) or `bench.floor_bot`
+        self.module = list(module)
         self.py_spy = py_spy
         self._sampler: asyncio.subprocess.Process | None = None
         self.telegram = TimedTelegram()
@@ -134,11 +154,20 @@ class BenchStand:
                 if logged_in:
                     tgt = self.emulator.create_tgt(phone, PASSWORD)
                     assert tgt is not None
-                    await db.users.set_session(tg_id, phone, cipher.encrypt(tgt, tg_id), now)
+                    await db.wallets.set_session(tg_id, phone, cipher.encrypt(tgt, tg_id), now)
                 ids.append(tg_id)
         return ids
 
-    async def start_bot(self, admin_ids: list[int]) -> float:
+    def add_sessions(self, first_tg_id: int, phones: list[str]) -> dict[int, tuple[str, str]]:
+        """A TGT for each wallet straight from the emulator, for the floor bot (which stores nothing)."""
+        sessions = {}
+        for offset, phone in enumerate(phones):
+            tgt = self.emulator.create_tgt(phone, PASSWORD)
+            assert tgt is not None
+            sessions[first_tg_id + offset] = (phone, tgt)
+        return sessions
+
+    async def start_bot(self, admin_ids: list[int], **extra_env: str) -> float:
         env = bot_env(
             self.telegram,
             self.server,
@@ -146,6 +175,7 @@ class BenchStand:
             admin_ids=admin_ids,
             LOG_LEVEL="WARNING",
             ENCRYPTION_KEYS=self.key,
+            **extra_env,
         )
         argv = [sys.executable, "-m", *self.module]
         if self.profile is not None and self.profile.suffix == ".prof":

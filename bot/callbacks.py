@@ -20,6 +20,8 @@ UserId = Annotated[int, Field(ge=0, le=2**52)]
 # QIWI's history cursor: a transaction id and a moment in Unix seconds (up to the year 2100).
 TxnId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 UnixSeconds = Annotated[int, Field(ge=0, le=4_102_444_800)]
+# A wallet as QIWI names it: 7 and ten digits (Kazakh numbers too), ASCII only.
+WalletNumber = Annotated[str, Field(pattern=r"^7[0-9]{10}$")]
 
 
 class TransferStep(StrEnum):
@@ -41,15 +43,23 @@ class HistoryOp(StrEnum):
     OUT = "OUT"
 
 
-class HistoryPage(CallbackData, prefix="hp"):
-    """One page of /history; `next_id` 0 means the newest page.
+# Empty 90-day windows in a row seen before a history page (bot/services/history.py ends the walk at 4).
+EmptyWindows = Annotated[int, Field(ge=0, le=3)]
 
-    `next_date` carries QIWI's nextTxnDate as Unix seconds (the API wants both cursor fields together).
+
+class HistoryPage(CallbackData, prefix="hp"):
+    """A page of /history: `window` 0 is the newest page (its window ends now).
+
+    Otherwise `window` is the end of the page's 90-day window in Unix seconds, `next_id` + `next_date`
+    QIWI's cursor in it (nextTxnId, nextTxnDate as Unix seconds; 0 + 0 = from the window's newest payment)
+    and `empty` the empty windows just before it. At most 50 bytes: `hp:ALL:` + 10 + 19 + 10 + 1 digits.
     """
 
     op: HistoryOp
+    window: UnixSeconds = 0
     next_id: TxnId = 0
     next_date: UnixSeconds = 0
+    empty: EmptyWindows = 0
 
 
 class StatsPeriodName(StrEnum):
@@ -63,6 +73,22 @@ class StatsPeriod(CallbackData, prefix="sp"):
     period: StatsPeriodName
 
 
+# A calendar month as year * 12 + month - 1: January 2008 (QIWI Wallet did not exist before) to 2100.
+MonthNumber = Annotated[int, Field(ge=2008 * 12, le=2100 * 12)]
+
+
+class StatsPeriodMonths(CallbackData, prefix="spl"):
+    """The month picker of /stats: the twelve months up to `last`, newest first."""
+
+    last: MonthNumber
+
+
+class StatsPeriodMonth(CallbackData, prefix="spm"):
+    """/stats of one calendar month; the month is absolute, so an old button shows the same month."""
+
+    month: MonthNumber
+
+
 class ExportPeriodName(StrEnum):
     MONTH = "month"
     PREV_MONTH = "prev_month"
@@ -72,6 +98,22 @@ class ExportPeriodName(StrEnum):
 
 class ExportPeriod(CallbackData, prefix="ex"):
     period: ExportPeriodName
+
+
+class ExportPeriodList(CallbackData, prefix="exp"):
+    """Back from the month picker to the list of periods."""
+
+
+class ExportPeriodMonths(CallbackData, prefix="exl"):
+    """The month picker of /export: the twelve months up to `last`, newest first."""
+
+    last: MonthNumber
+
+
+class ExportPeriodMonth(CallbackData, prefix="exm"):
+    """The CSV of one calendar month."""
+
+    month: MonthNumber
 
 
 class MemberStep(StrEnum):
@@ -108,3 +150,15 @@ class RequestAction(CallbackData, prefix="rq"):
 
     action: RequestStep
     request_id: RowId
+
+
+class WalletChoice(CallbackData, prefix="wl"):
+    """/wallets: make this one of the member's wallets the current one."""
+
+    wallet: WalletNumber
+
+
+class RecipientPick(CallbackData, prefix="trm"):
+    """/transfer: pay this member's current wallet (the member by Telegram id)."""
+
+    member: UserId

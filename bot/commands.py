@@ -5,6 +5,7 @@ ALL_COMMANDS: tuple[str, ...] = (
     "help",
     "login",
     "logout",
+    "wallets",
     "balance",
     "history",
     "stats",

@@ -118,7 +118,11 @@ async def seeded(bot: RunningBot, tg_id: int) -> None:
     """Waits until the poller has set the member's mark (read-only, beside the bot's own connection)."""
     for _ in range(100):
         with contextlib.closing(sqlite3.connect(f"file:{bot.database_path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("SELECT last_seen_txn_id FROM users WHERE tg_id = ?", (tg_id,)).fetchone()
+            row = conn.execute(
+                "SELECT w.last_seen_txn_id FROM wallets w JOIN users u ON u.tg_id = w.tg_id "
+                "AND u.current_wallet = w.wallet WHERE w.tg_id = ?",
+                (tg_id,),
+            ).fetchone()
         if row is not None and row[0] is not None:
             return
         await asyncio.sleep(0.1)

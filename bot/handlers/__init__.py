@@ -27,6 +27,7 @@ from bot.handlers import (
     setup_mode,
     stats,
     transfer,
+    wallets,
 )
 from bot.middlewares.password_step import PasswordStepMiddleware
 
@@ -61,6 +62,7 @@ def build_root_router(settings: Settings) -> Router:
         admins,
         members.build_router(),
         login.build_router(),
+        wallets.build_router(),
         balance.build_router(),
         history.build_router(),
         stats.build_router(),

@@ -13,8 +13,6 @@ from bot.services.members import MemberService
 async def notify(message: Message, members: MemberService, tr: Translator) -> None:
     assert message.from_user is not None
     switch = await members.toggle_alerts(message.from_user.id)
-    if switch is None:
-        return
     if not switch.enabled:
         await message.answer(tr("notify.off"))
     elif not switch.logged_in:

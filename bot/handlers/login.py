@@ -50,11 +50,17 @@ async def logout(
     tr: Translator,
 ) -> None:
     assert message.from_user is not None
-    await leave_dialog(state, transfers, notifier, message.from_user.id, tr)
-    if await sessions.logout(message.from_user.id):
-        await message.answer(tr("logout.done"))
-    else:
+    tg_id = message.from_user.id
+    await leave_dialog(state, transfers, notifier, tg_id, tr)
+    wallet = await sessions.current_wallet(tg_id)
+    if wallet is None or not await sessions.logout(tg_id):
         await message.answer(tr("logout.not_logged_in"))
+        return
+    lines = [tr("logout.done", wallet=format_phone(wallet))]
+    now_current = await sessions.current_wallet(tg_id)
+    if now_current is not None and now_current != wallet:
+        lines.append(tr("logout.now_current", wallet=format_phone(now_current)))
+    await message.answer("\n".join(lines))
 
 
 async def login_phone(message: Message, state: FSMContext, tr: Translator) -> None:
@@ -98,9 +104,10 @@ async def login_password(message: Message, state: FSMContext, sessions: SessionS
         await message.answer(tr(failure_key(error) or "error.unavailable"))
         return
     await state.clear()
-    await message.answer(
-        tr("login.done", wallet=format_phone(wallet), until=show_moment(session.started_at + TGT_MAX_AGE))
-    )
+    lines = [tr("login.done", wallet=format_phone(wallet), until=show_moment(session.started_at + TGT_MAX_AGE))]
+    if len(await sessions.wallets(message.from_user.id)) > 1:
+        lines.append(tr("login.added"))
+    await message.answer("\n".join(lines))
 
 
 def build_router() -> Router:

@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.keyboards.inline import members_keyboard
 from bot.phone import format_phone
 from bot.services.members import MemberService
+from bot.services.names import shown
 from bot.services.sessions import SessionService
 from bot.timeutil import show_moment
 
@@ -27,12 +28,13 @@ async def members_view(
     listed = await members.members()
     if not listed:
         return tr("members.none"), None
+    labels = await members.labels()
     lines = [tr("members.header", count=len(listed))]
     for member in listed:
         status = sessions.status(member)
         wallet = format_phone(status.wallet) if status.logged_in and status.wallet else tr("members.no_session")
-        lines.append(f"• <code>{member.tg_id}</code> — {wallet}")
-    return "\n".join(lines), members_keyboard(tr, [m.tg_id for m in listed])
+        lines.append(f"• <b>{shown(labels[member.tg_id])}</b> (<code>{member.tg_id}</code>) — {wallet}")
+    return "\n".join(lines), members_keyboard(tr, [(m.tg_id, labels[m.tg_id]) for m in listed])
 
 
 async def invite(message: Message, bot: Bot, members: MemberService, tr: Translator) -> None:
@@ -54,8 +56,9 @@ async def remove_member(
     sessions: SessionService,
     tr: Translator,
 ) -> None:
+    label = (await members.labels()).get(callback_data.tg_id, str(callback_data.tg_id))
     if await members.remove(callback_data.tg_id):
-        await answer_press(callback, tr("members.removed", tg_id=callback_data.tg_id))
+        await answer_press(callback, tr("members.removed", member=label))
     else:
         await answer_press(callback, tr("members.already_gone"))
     text, keyboard = await members_view(members, sessions, tr)

@@ -20,9 +20,8 @@ from bot.handlers.transfer import leave_dialog, show_summary
 from bot.i18n import Translator
 from bot.keyboards.requests import payer_picker, skip_comment
 from bot.money import format_money
-from bot.phone import format_phone
 from bot.services.notifier import Notifier
-from bot.services.request_texts import request_money, request_text
+from bot.services.request_texts import request_money
 from bot.services.requests import PayOutcome, RequestProblem, RequestService, transfer_draft
 from bot.services.sessions import NotLoggedIn
 from bot.services.transfer_texts import problem_text
@@ -75,8 +74,12 @@ async def request_command(
     if not payers:
         await message.answer(tr("request.no_members"))
         return
+    labels = await requests.labels()
     await state.set_state(RequestDialog.member)
-    await message.answer(tr("request.ask_member"), reply_markup=payer_picker(payers))
+    await message.answer(
+        tr("request.ask_member"),
+        reply_markup=payer_picker([(p.tg_id, labels.get(p.tg_id), p.wallet) for p in payers]),
+    )
 
 
 async def member_chosen(
@@ -96,7 +99,8 @@ async def member_chosen(
     await RequestData(payer=payer.tg_id).save(state)
     await state.set_state(RequestDialog.amount)
     limit = format_money(transfers.limit, "RUB", tr.language)
-    await edit_pressed(callback, tr("request.ask_amount", member=format_phone(payer.wallet), limit=limit))
+    member = await requests.member_label(payer)
+    await edit_pressed(callback, tr("request.ask_amount", member=member, limit=limit))
 
 
 async def amount_step(
@@ -117,7 +121,7 @@ async def amount_step(
     await RequestData(payer=payer.tg_id, amount=amount).save(state)
     await state.set_state(RequestDialog.comment)
     await message.answer(
-        tr("request.ask_comment", member=format_phone(payer.wallet), max=COMMENT_MAX_LENGTH),
+        tr("request.ask_comment", member=await requests.member_label(payer), max=COMMENT_MAX_LENGTH),
         reply_markup=skip_comment(tr),
     )
 
@@ -187,7 +191,7 @@ async def pay_pressed(
     if start.outcome is not PayOutcome.OPEN_SUMMARY or start.request is None:
         await answer_press(callback, tr(_REFUSALS[start.outcome]), alert=True)
         if start.request is not None and start.request.payer_tg_id == tg_id and start.outcome in _FINAL_STATUS:
-            await edit_pressed(callback, request_text(tr, start.request, _FINAL_STATUS[start.outcome]))
+            await edit_pressed(callback, await requests.text(tr, start.request, _FINAL_STATUS[start.outcome]))
         return
     request = start.request
     await answer_press(callback)
@@ -209,7 +213,7 @@ async def pay_pressed(
     if not opened or transfer is None or not await requests.link(request.id, transfer.id):
         await requests.abandon(request.id)  # the summary was refused (e.g. amount over the limit)
         return
-    await edit_pressed(callback, request_text(tr, request, "request.status.paying"))
+    await edit_pressed(callback, await requests.text(tr, request, "request.status.paying"))
 
 
 async def decline_pressed(
@@ -220,7 +224,7 @@ async def decline_pressed(
         await answer_press(callback, tr(_REFUSALS[result.outcome]), alert=True)
         return
     await answer_press(callback)
-    await edit_pressed(callback, request_text(tr, result.request, "request.status.declined"))
+    await edit_pressed(callback, await requests.text(tr, result.request, "request.status.declined"))
 
 
 def build_router() -> Router:

@@ -14,11 +14,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import TransferAction, TransferStep
+from bot.callbacks import RecipientPick, TransferAction, TransferStep
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
-from bot.phone import format_phone
+from bot.keyboards.wallets import members_picker
+from bot.services.members import MemberService
 from bot.services.notifier import Notifier
+from bot.services.request_texts import member_with_wallet
 from bot.services.sessions import NotLoggedIn
 from bot.services.transfer_texts import money, outcome_text, problem_text, summary_text
 from bot.services.transfers import (
@@ -106,6 +108,7 @@ async def transfer_command(
     command: CommandObject,
     state: FSMContext,
     transfers: TransferService,
+    members: MemberService,
     notifier: Notifier,
     tr: Translator,
 ) -> None:
@@ -120,7 +123,9 @@ async def transfer_command(
     await leave_dialog(state, transfers, notifier, tg_id, tr)
     if not command.args:
         await state.set_state(TransferDialog.recipient)
-        await message.answer(tr("transfer.ask_recipient"))
+        payees = await members.payees_for(tg_id)
+        text = tr("transfer.ask_recipient") + ("\n" + tr("transfer.pick_member") if payees else "")
+        await message.answer(text, reply_markup=members_picker(payees))
         return
     try:
         draft = parse_command(command.args, limit=transfers.limit, sender=sender)
@@ -130,7 +135,9 @@ async def transfer_command(
     await show_summary(message, state, transfers, tg_id, draft, tr)
 
 
-async def recipient_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
+async def recipient_step(
+    message: Message, state: FSMContext, transfers: TransferService, members: MemberService, tr: Translator
+) -> None:
     assert message.from_user is not None
     try:
         sender = await transfers.sender_wallet(message.from_user.id)
@@ -142,11 +149,55 @@ async def recipient_step(message: Message, state: FSMContext, transfers: Transfe
     except DraftProblem as problem:
         await message.answer(_refusal(tr, problem, transfers))
         return
+    await _ask_amount(message, state, transfers, members, recipient, tr)
+
+
+async def _ask_amount(
+    message: Message,
+    state: FSMContext,
+    transfers: TransferService,
+    members: MemberService,
+    recipient: str,
+    tr: Translator,
+) -> None:
     await TransferData(recipient=recipient).save(state)
     await state.set_state(TransferDialog.amount)
+    shown_recipient = member_with_wallet(await members.name_for_wallet(recipient), recipient)
     await message.answer(
-        tr("transfer.ask_amount", recipient=format_phone(recipient), limit=money(transfers.limit, tr.language))
+        tr("transfer.ask_amount", recipient=shown_recipient, limit=money(transfers.limit, tr.language))
     )
+
+
+async def member_picked(
+    callback: CallbackQuery,
+    callback_data: RecipientPick,
+    state: FSMContext,
+    transfers: TransferService,
+    members: MemberService,
+    tr: Translator,
+) -> None:
+    """A member's button in the recipient step: their current wallet is the recipient."""
+    message = callback.message
+    if not isinstance(message, Message) or await state.get_state() != TransferDialog.recipient.state:
+        await answer_press(callback, tr("stale.button"))
+        return
+    payees = {tg_id: wallet for tg_id, _name, wallet in await members.payees_for(callback.from_user.id)}
+    wallet = payees.get(callback_data.member)
+    if wallet is None:
+        await answer_press(callback, tr("request.member_gone"), alert=True)
+        return
+    try:
+        recipient = parse_recipient(wallet, sender=await transfers.sender_wallet(callback.from_user.id))
+    except NotLoggedIn:
+        await state.clear()
+        await answer_press(callback, tr("error.not_logged_in"), alert=True)
+        return
+    except DraftProblem as problem:  # the member's wallet is this member's own current one
+        await answer_press(callback, _refusal(tr, problem, transfers), alert=True)
+        return
+    await answer_press(callback)
+    await edit_pressed(callback, tr("transfer.ask_recipient.picked"))
+    await _ask_amount(message, state, transfers, members, recipient, tr)
 
 
 async def amount_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
@@ -282,6 +333,7 @@ def build_router() -> Router:
     router = Router(name="transfer")
     router.message.register(transfer_command, Command("transfer"))
     router.message.register(recipient_step, TransferDialog.recipient, F.text, _NOT_A_COMMAND)
+    router.callback_query.register(member_picked, RecipientPick.filter())
     router.message.register(amount_step, TransferDialog.amount, F.text, _NOT_A_COMMAND)
     router.message.register(comment_step, TransferDialog.comment, F.text, _NOT_A_COMMAND)
     for step in (TransferDialog.recipient, TransferDialog.amount, TransferDialog.comment):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     ExportPeriod,
+    ExportPeriodList,
+    ExportPeriodMonth,
+    ExportPeriodMonths,
     ExportPeriodName,
     HistoryOp,
     HistoryPage,
@@ -15,6 +21,8 @@ from bot.callbacks import (
     MemberAction,
     MemberStep,
     StatsPeriod,
+    StatsPeriodMonth,
+    StatsPeriodMonths,
     StatsPeriodName,
 )
 from bot.i18n import Translator
@@ -25,18 +33,16 @@ def _marked(text: str, selected: bool) -> str:
 
 
 def history_keyboard(
-    tr: Translator, op: HistoryOp, cursor: tuple[int, int] | None, *, first_page: bool
+    tr: Translator, op: HistoryOp, older: HistoryPage | None, *, first_page: bool
 ) -> InlineKeyboardMarkup:
+    """Newest (on older pages), Older (while the history goes on), then the three filters."""
     builder = InlineKeyboardBuilder()
     navigation = 0
     if not first_page:
         builder.button(text=tr("history.button.newest"), callback_data=HistoryPage(op=op))
         navigation += 1
-    if cursor is not None:
-        next_id, next_date = cursor
-        builder.button(
-            text=tr("history.button.older"), callback_data=HistoryPage(op=op, next_id=next_id, next_date=next_date)
-        )
+    if older is not None:
+        builder.button(text=tr("history.button.older"), callback_data=older)
         navigation += 1
     for operation in HistoryOp:
         label = tr(f"history.button.{operation.value.lower()}")
@@ -45,32 +51,106 @@ def history_keyboard(
     return builder.as_markup()
 
 
-def stats_keyboard(tr: Translator, selected: StatsPeriodName) -> InlineKeyboardMarkup:
+# A month picker: (month number, label) newest first, three a row, then Earlier / Later and one more row.
+MonthChoices = list[tuple[int, str]]
+
+
+def _month_picker(
+    builder: InlineKeyboardBuilder,
+    tr: Translator,
+    months: MonthChoices,
+    pick: Callable[[int], CallbackData],
+    page: Callable[[int], CallbackData],
+    *,
+    earlier: int | None,
+    later: int | None,
+) -> list[int]:
+    """Adds the month buttons and the paging row; returns the row sizes for `adjust`."""
+    for number, label in months:
+        builder.button(text=label, callback_data=pick(number))
+    rows = [3] * (len(months) // 3) + ([len(months) % 3] if len(months) % 3 else [])
+    paging = 0
+    if earlier is not None:
+        builder.button(text=tr("period.button.earlier"), callback_data=page(earlier))
+        paging += 1
+    if later is not None:
+        builder.button(text=tr("period.button.later"), callback_data=page(later))
+        paging += 1
+    return rows + ([paging] if paging else [])
+
+
+def stats_keyboard(
+    tr: Translator, selected: StatsPeriodName | None, *, last_month: int, month_shown: bool = False
+) -> InlineKeyboardMarkup:
+    """The four fixed periods and "Month…" (the picker, from `last_month` back), marked when a month is shown."""
     builder = InlineKeyboardBuilder()
     for period in StatsPeriodName:
         builder.button(
             text=_marked(tr(f"stats.button.{period.value}"), period == selected),
             callback_data=StatsPeriod(period=period),
         )
-    builder.adjust(2, 2)
+    builder.button(
+        text=_marked(tr("period.button.pick_month"), month_shown),
+        callback_data=StatsPeriodMonths(last=last_month),
+    )
+    builder.adjust(2, 2, 1)
     return builder.as_markup()
 
 
-def export_keyboard(tr: Translator) -> InlineKeyboardMarkup:
+def stats_month_keyboard(
+    tr: Translator, months: MonthChoices, *, earlier: int | None, later: int | None
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    rows = _month_picker(
+        builder,
+        tr,
+        months,
+        lambda number: StatsPeriodMonth(month=number),
+        lambda number: StatsPeriodMonths(last=number),
+        earlier=earlier,
+        later=later,
+    )
+    builder.button(text=tr("period.button.back"), callback_data=StatsPeriod(period=StatsPeriodName.MONTH))
+    builder.adjust(*rows, 1)
+    return builder.as_markup()
+
+
+def export_keyboard(tr: Translator, *, last_month: int) -> InlineKeyboardMarkup:
+    """The fixed periods, then "Month…": the picker of any past month, starting with `last_month`."""
     builder = InlineKeyboardBuilder()
     for period in ExportPeriodName:
         builder.button(text=tr(f"export.button.{period.value}"), callback_data=ExportPeriod(period=period))
-    builder.adjust(2)
+    builder.button(text=tr("period.button.pick_month"), callback_data=ExportPeriodMonths(last=last_month))
+    builder.adjust(2, 2, 1)
     return builder.as_markup()
 
 
-def members_keyboard(tr: Translator, member_ids: list[int]) -> InlineKeyboardMarkup | None:
-    if not member_ids:
+def export_month_keyboard(
+    tr: Translator, months: MonthChoices, *, earlier: int | None, later: int | None
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    rows = _month_picker(
+        builder,
+        tr,
+        months,
+        lambda number: ExportPeriodMonth(month=number),
+        lambda number: ExportPeriodMonths(last=number),
+        earlier=earlier,
+        later=later,
+    )
+    builder.button(text=tr("period.button.back"), callback_data=ExportPeriodList())
+    builder.adjust(*rows, 1)
+    return builder.as_markup()
+
+
+def members_keyboard(tr: Translator, members: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """A Remove button per `(tg_id, label)`."""
+    if not members:
         return None
     builder = InlineKeyboardBuilder()
-    for tg_id in member_ids:
+    for tg_id, label in members:
         builder.button(
-            text=tr("members.button.remove", tg_id=tg_id),
+            text=tr("members.button.remove", member=label),
             callback_data=MemberAction(action=MemberStep.REMOVE, tg_id=tg_id),
         )
     builder.adjust(1)

@@ -15,6 +15,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("request", "menu.request"),
     ("export", "menu.export"),
     ("notify", "menu.notify"),
+    ("wallets", "menu.wallets"),
     ("login", "menu.login"),
     ("logout", "menu.logout"),
     ("language", "menu.language"),

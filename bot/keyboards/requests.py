@@ -8,13 +8,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import RequestAction, RequestPick, RequestStep
 from bot.i18n import Translator
 from bot.phone import format_phone
-from bot.storage.models import User
 
 
-def payer_picker(payers: list[User]) -> InlineKeyboardMarkup:
+def payer_picker(payers: list[tuple[int, str | None, str | None]]) -> InlineKeyboardMarkup:
+    """A button per `(tg_id, name, wallet)`: `Rita · +7 921 333-44-55`."""
     builder = InlineKeyboardBuilder()
-    for payer in payers:
-        builder.button(text=format_phone(payer.wallet or ""), callback_data=RequestPick(payer=payer.tg_id))
+    for tg_id, name, wallet in payers:
+        text = " · ".join(part for part in (name, format_phone(wallet) if wallet else None) if part)
+        builder.button(text=text or str(tg_id), callback_data=RequestPick(payer=tg_id))
     builder.adjust(1)
     return builder.as_markup()
 

@@ -1,7 +1,7 @@
 """Resolves the current user once per update and hands it to filters and handlers as `user` / `is_admin`.
 
 `user` is None for outsiders (the access rule of `bot/services/access.py`, asked through MemberService).
-The name Telegram sends is not stored: an outsider leaves nothing behind.
+The name Telegram sends is kept for members and admins; an outsider leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ class UserMiddleware(BaseMiddleware):
         user = None
         is_admin = False
         if telegram_user is not None and not telegram_user.is_bot:
-            user, is_admin = await self.members.resolve(telegram_user.id)
+            user, is_admin = await self.members.resolve(
+                telegram_user.id, telegram_user.first_name, telegram_user.username
+            )
         data["user"] = user
         data["is_admin"] = is_admin
         return await handler(event, data)

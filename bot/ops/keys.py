@@ -26,7 +26,7 @@ async def rotate_key(settings: Settings) -> RotationReport:
         rotated, unreadable = await rotate_tickets(db, cipher)
         stored = current = 0
         # Count what is true afterwards rather than trust the rotation's own arithmetic.
-        async for tg_id, blob in db.users.iter_ciphertexts():
+        async for tg_id, _wallet, blob in db.wallets.iter_ciphertexts():
             stored += 1
             if cipher.needs_rotation(blob):
                 continue

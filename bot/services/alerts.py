@@ -25,9 +25,11 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from bot.money import format_money
+from bot.phone import InvalidPhone, format_phone, normalize_phone
 from bot.qiwi.constants import MAX_HISTORY_ROWS, MAX_WINDOW_DAYS
 from bot.qiwi.errors import QiwiError, QiwiRateLimited
 from bot.services.history import counterparty
+from bot.services.names import member_labels
 from bot.services.sessions import NotLoggedIn, Session, SessionEnded
 from bot.timeutil import MSK, show_moment
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from bot.services.access import Access
     from bot.services.notifier import Notifier, Texts
     from bot.services.sessions import SessionService
-    from bot.storage.models import User
+    from bot.storage.models import User, WalletSession
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,15 @@ class _Fetched:
     baseline_id: int | None = None  # first poll: the newest payment from before the login
 
 
-def alert_text(payment: Payment, tr: Translator) -> str:
+def alert_text(payment: Payment, tr: Translator, *, payer: str | None = None, to_wallet: str | None = None) -> str:
+    """`payer`: the paying member's name, when their wallet is one of the family's; `to_wallet`: the wallet
+    paid, for a member with more than one."""
     money = payment.sum or payment.total
     amount = format_money(money.amount, money.currency, tr.language) if money else "?"
     sender = counterparty(payment)
     when = show_moment(payment.date, "day_time")
+    if sender and payer:
+        sender = f"{payer}, {sender}"
     if sender:
         text = tr("alerts.incoming", amount=amount, sender=escape(sender), time=when)
     else:
@@ -94,6 +100,8 @@ def alert_text(payment: Payment, tr: Translator) -> str:
         text += "\n" + tr("alerts.comment", comment=escape(payment.comment.strip()[:200]))
     if payment.status == "WAITING":
         text += "\n" + tr("alerts.waiting")
+    if to_wallet:
+        text += "\n" + tr("alerts.to_wallet", wallet=format_phone(to_wallet))
     return text
 
 
@@ -122,33 +130,41 @@ class AlertPoller:
         self.default_language = default_language
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)
-        self._schedules: dict[int, _Schedule] = {}
+        self._schedules: dict[tuple[int, str], _Schedule] = {}  # by (member, wallet)
         self._in_flight: dict[str, asyncio.Task[PollResult]] = {}  # by wallet
         self._blocked_until: dict[str, float] = {}  # by wallet, after a 423
-        # The session each member was last told to log in again for: one entry per member at most.
-        self._told_to_login: dict[int, datetime | None] = {}
-        self._roster: list[User] = []
+        # The session each wallet was last told to log in again for: one entry per polled wallet at most.
+        self._told_to_login: dict[tuple[int, str], datetime | None] = {}
+        self._roster: list[WalletSession] = []
         self._roster_due = 0.0
+        # Who is who, refreshed with the roster: a payer's wallet that belongs to a member is shown by name.
+        self._names_by_wallet: dict[str, str] = {}
+        self._wallet_counts: dict[int, int] = {}
 
     # -- one poll ------------------------------------------------------------------------------------
 
-    async def poll_user(self, tg_id: int) -> PollResult:
-        """One look at one member's incoming payments, announcing what is new. Never raises a QiwiError."""
+    async def poll_user(self, tg_id: int, wallet: str | None = None) -> PollResult:
+        """One look at one wallet's incoming payments (default: the member's current one), announcing what
+        is new. Never raises a QiwiError."""
         user = await self.db.users.get(tg_id)
-        if user is None or not user.notify or user.tgt_ciphertext is None or user.wallet is None:
+        if user is None or not self.access.is_inside(user):
             return PollResult.SKIPPED
-        if not self.access.is_inside(user):
+        stored = user.current if wallet is None else await self.db.wallets.get(tg_id, wallet)
+        if stored is None or not stored.notify or stored.tgt_ciphertext is None:
             return PollResult.SKIPPED
-        schedule = self._schedules.setdefault(tg_id, _Schedule(next_due=0.0))
-        mark = user.last_seen_txn_id
+        key = (tg_id, stored.wallet)
+        schedule = self._schedules.setdefault(key, _Schedule(next_due=0.0))
+        mark = stored.last_seen_txn_id
         now = self.sessions.clock()
-        since = (user.session_started_at or now) if mark is None else None
+        since = (stored.session_started_at or now) if mark is None else None
         try:
-            fetched = await self.sessions.run(tg_id, lambda qiwi, s: self._fetch(qiwi, s, mark, since, schedule, now))
+            fetched = await self.sessions.run(
+                tg_id, lambda qiwi, s: self._fetch(qiwi, s, mark, since, schedule, now), wallet=stored.wallet
+            )
         except NotLoggedIn:
             return PollResult.SKIPPED
         except SessionEnded:
-            await self._tell_to_login(user)
+            await self._tell_to_login(user, stored)
             return PollResult.SESSION_ENDED
         except QiwiRateLimited:
             log.warning("alerts: history of user %s is rate-limited by QIWI; pausing", tg_id)
@@ -159,10 +175,10 @@ class AlertPoller:
         if fetched.newest_date is not None:
             schedule.newest_seen = max(schedule.newest_seen or fetched.newest_date, fetched.newest_date)
         if mark is None:
-            await self.db.users.set_last_seen_txn(tg_id, fetched.baseline_id or 0)
-            await self._announce(user, fetched.new)
+            await self.db.wallets.set_last_seen_txn(tg_id, stored.wallet, fetched.baseline_id or 0)
+            await self._announce(user, stored.wallet, fetched.new)
             return PollResult.SEEDED
-        await self._announce(user, fetched.new)
+        await self._announce(user, stored.wallet, fetched.new)
         return PollResult.OK
 
     async def _fetch(
@@ -208,27 +224,40 @@ class AlertPoller:
             cursor = (page.next_txn_id, page.next_txn_date)
         return fetched
 
-    async def _announce(self, user: User, payments: list[Payment]) -> None:
+    async def _announce(self, user: User, wallet: str, payments: list[Payment]) -> None:
         tr = self.texts.translator(user.language or self.default_language)
         fresh = sorted({p.txn_id: p for p in payments}.values(), key=lambda p: p.txn_id)
+        # A member with several wallets is told which one was paid.
+        to_wallet = wallet if self._wallet_counts.get(user.tg_id, 1) > 1 else None
         # The rest waits for the next poll: a burst is spread out rather than flooding the chat.
         for payment in fresh[:MAX_ALERTS_PER_POLL]:
             if payment.status != "ERROR":  # a failed incoming payment brought no money
-                if await self.notifier.send(user.tg_id, alert_text(payment, tr)) is None:
+                text = alert_text(payment, tr, payer=self._payer_name(payment), to_wallet=to_wallet)
+                if await self.notifier.send(user.tg_id, text) is None:
                     # Not marked: the next poll tries this payment again.
                     log.warning("alerts: could not message user %s", user.tg_id)
                     return
-            await self.db.users.set_last_seen_txn(user.tg_id, payment.txn_id)
+            await self.db.wallets.set_last_seen_txn(user.tg_id, wallet, payment.txn_id)
             log.info("alerts: user %s told of incoming payment %s", user.tg_id, payment.txn_id)
 
-    async def _tell_to_login(self, user: User) -> None:
-        # The dropped ticket keeps this user out of later polls; the set guards against a repeat anyway
+    def _payer_name(self, payment: Payment) -> str | None:
+        account = payment.account
+        if not account:
+            return None
+        try:
+            return self._names_by_wallet.get(normalize_phone(account))
+        except InvalidPhone:
+            return None
+
+    async def _tell_to_login(self, user: User, stored: WalletSession) -> None:
+        # The dropped ticket keeps this wallet out of later polls; the map guards against a repeat anyway
         # (e.g. a second member on the same wallet's 401 arriving in the same round).
-        if user.tg_id in self._told_to_login and self._told_to_login[user.tg_id] == user.session_started_at:
+        key = (user.tg_id, stored.wallet)
+        if key in self._told_to_login and self._told_to_login[key] == stored.session_started_at:
             return
-        self._told_to_login[user.tg_id] = user.session_started_at
+        self._told_to_login[key] = stored.session_started_at
         tr = self.texts.translator(user.language or self.default_language)
-        await self.notifier.send(user.tg_id, tr("alerts.session_ended"))
+        await self.notifier.send(user.tg_id, tr("alerts.session_ended", wallet=format_phone(stored.wallet)))
 
     # -- the schedule ----------------------------------------------------------------------------------
 
@@ -244,10 +273,25 @@ class AlertPoller:
             self._blocked_until[wallet] = now + delay
         schedule.next_due = now + delay * self._rng.uniform(1.0, 1.2)
 
-    def delay_for(self, tg_id: int) -> float | None:
-        """Seconds until the member's next poll (None if not scheduled); for tests and diagnostics."""
-        schedule = self._schedules.get(tg_id)
-        return None if schedule is None else schedule.next_due - asyncio.get_running_loop().time()
+    def delay_for(self, tg_id: int, wallet: str | None = None) -> float | None:
+        """Seconds until the next poll of the member's wallet (any of theirs when not given; None if not
+        scheduled); for tests and diagnostics."""
+        due = [s.next_due for (t, w), s in self._schedules.items() if t == tg_id and wallet in (None, w)]
+        return None if not due else min(due) - asyncio.get_running_loop().time()
+
+    def schedule_of(self, tg_id: int, wallet: str) -> _Schedule | None:
+        return self._schedules.get((tg_id, wallet))
+
+    async def _refresh_roster(self) -> None:
+        users = {u.tg_id: u for u in self.access.inside(await self.db.users.list_all())}
+        wallets = await self.db.wallets.all_with_session()
+        self._roster = [w for w in wallets if w.notify and w.tg_id in users]
+        counts: dict[int, int] = {}
+        for stored in wallets:
+            counts[stored.tg_id] = counts.get(stored.tg_id, 0) + 1
+        self._wallet_counts = counts
+        labels = member_labels(users.values())
+        self._names_by_wallet = {w.wallet: labels[w.tg_id] for w in wallets if w.tg_id in labels}
 
     async def tick(self) -> None:
         """Starts the polls that are due. The loop calls it about once a second."""
@@ -256,33 +300,30 @@ class AlertPoller:
         if now >= self._roster_due:
             # Re-read who is logged in only now and then: with thousands of members a read per tick costs
             # more CPU than the polls. Each poll re-reads its member, so a logout is honoured at once anyway.
-            self._roster = [
-                u for u in await self.db.users.all_with_session() if u.notify and u.wallet and self.access.is_inside(u)
-            ]
+            await self._refresh_roster()
             self._roster_due = now + min(ROSTER_REFRESH, self.interval / 4)
-        users = self._roster
-        present = {u.tg_id for u in users}
+        present = {(w.tg_id, w.wallet) for w in self._roster}
         for gone in set(self._schedules) - present:
             del self._schedules[gone]
             self._told_to_login.pop(gone, None)
-        for user in users:
-            assert user.wallet is not None
-            schedule = self._schedules.get(user.tg_id)
+        for stored in self._roster:
+            key = (stored.tg_id, stored.wallet)
+            schedule = self._schedules.get(key)
             if schedule is None:
                 # Spread the first polls over one interval, so a restart does not poll everyone at once.
                 first = now + self.interval * self._rng.uniform(0.5, 1.5)
-                schedule = self._schedules[user.tg_id] = _Schedule(first)
-            if schedule.next_due > now or user.wallet in self._in_flight:
+                schedule = self._schedules[key] = _Schedule(first)
+            if schedule.next_due > now or stored.wallet in self._in_flight:
                 continue
-            if self._blocked_until.get(user.wallet, 0.0) > now:
-                schedule.next_due = self._blocked_until[user.wallet]
+            if self._blocked_until.get(stored.wallet, 0.0) > now:
+                schedule.next_due = self._blocked_until[stored.wallet]
                 continue
-            self._in_flight[user.wallet] = loop.create_task(self._run_one(user.tg_id, user.wallet, schedule))
+            self._in_flight[stored.wallet] = loop.create_task(self._run_one(stored.tg_id, stored.wallet, schedule))
 
     async def _run_one(self, tg_id: int, wallet: str, schedule: _Schedule) -> PollResult:
         try:
             async with self._slots:
-                result = await self.poll_user(tg_id)
+                result = await self.poll_user(tg_id, wallet)
             self._after(schedule, result, wallet, asyncio.get_running_loop().time())
             return result
         except Exception:

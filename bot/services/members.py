@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.services.access import Access
+from bot.services.names import member_labels
 
 if TYPE_CHECKING:
     from bot.services.requests import RequestService
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INVITE_TTL = timedelta(hours=24)
+# Telegram allows 64 characters in a first name; a longer one is not Telegram's.
+NAME_STORED = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class NewInvite:
 class AlertsSwitch:
     enabled: bool
     logged_in: bool
+    wallet: str | None
 
 
 class MemberService:
@@ -48,13 +52,25 @@ class MemberService:
         self.access = access
         self.clock = clock
 
-    async def resolve(self, tg_id: int) -> tuple[User | None, bool]:
-        """The stored user if they are inside (an admin gets a row on first contact), and whether admin."""
+    async def resolve(self, tg_id: int, first_name: str = "", username: str | None = None) -> tuple[User | None, bool]:
+        """The stored user if they are inside (an admin gets a row on first contact), and whether admin.
+        The name Telegram sent is kept current for those inside; an outsider leaves nothing behind."""
         is_admin = self.access.is_admin(tg_id)
         user = await self.db.users.get(tg_id)
         if is_admin and (user is None or user.role != "admin"):
             user = await self.db.users.ensure(tg_id, "admin", now=self.clock())
-        return (user if self.access.is_inside(user) else None), is_admin
+        if not self.access.is_inside(user):
+            return None, is_admin
+        assert user is not None
+        first_name = first_name[:NAME_STORED]
+        if (user.first_name, user.username) != (first_name, username):
+            await self.db.users.set_name(tg_id, first_name, username)
+            user = replace(user, first_name=first_name, username=username)
+        return user, is_admin
+
+    async def labels(self) -> dict[int, str]:
+        """Everyone inside by name (`names.member_labels`): how members are shown to each other."""
+        return member_labels(self.access.inside(await self.db.users.list_all()))
 
     async def get(self, tg_id: int) -> User | None:
         user = await self.db.users.get(tg_id)
@@ -68,6 +84,28 @@ class MemberService:
         """Everyone inside but `tg_id` whose wallet is known: whom a member can ask for money."""
         users = self.access.inside(await self.db.users.list_all())
         return [u for u in users if u.wallet is not None and u.tg_id != tg_id]
+
+    async def payees_for(self, tg_id: int) -> list[tuple[int, str, str]]:
+        """Whom `tg_id` can pay in two taps: every other member or admin whose current wallet is logged in,
+        as `(tg_id, name, wallet)`, by name."""
+        users = self.access.inside(await self.db.users.list_all())
+        labels = member_labels(users)
+        payees = [
+            (u.tg_id, labels[u.tg_id], u.wallet) for u in users if u.tg_id != tg_id and u.has_session and u.wallet
+        ]
+        return sorted(((t, n, w) for t, n, w in payees if w is not None), key=lambda p: p[1].casefold())
+
+    async def name_for_wallet(self, wallet: str) -> str | None:
+        """The name of the member whose wallet this is (any of their wallets), None for anyone else's."""
+        users = self.access.inside(await self.db.users.list_all())
+        labels = member_labels(users)
+        for user in users:
+            if user.wallet == wallet:
+                return labels[user.tg_id]
+        for user in users:
+            if any(w.wallet == wallet for w in await self.db.wallets.list_for(user.tg_id)):
+                return labels[user.tg_id]
+        return None
 
     # -- joining and leaving -------------------------------------------------------------------------
 
@@ -106,8 +144,8 @@ class MemberService:
         return retired
 
     async def _expel(self, user: User) -> None:
-        # End the QIWI session first: the stored ticket must not outlive the person's place here.
-        await self.sessions.logout(user.tg_id)
+        # End the QIWI sessions first: no stored ticket may outlive the person's place here.
+        await self.sessions.logout_all(user.tg_id)
         await self.requests.close_involving(user.tg_id)
         await self.db.users.remove(user.tg_id)
         log.info("user %s removed", user.tg_id)
@@ -124,10 +162,11 @@ class MemberService:
         if user is not None and user.language is None:
             await self.db.users.set_language(tg_id, language)
 
-    async def toggle_alerts(self, tg_id: int) -> AlertsSwitch | None:
+    async def toggle_alerts(self, tg_id: int) -> AlertsSwitch:
+        """Alerts of the current wallet on or off. Before any login there is no wallet: "on after login"."""
         user = await self.db.users.get(tg_id)
-        if user is None:
-            return None
-        enabled = not user.notify
-        await self.db.users.set_notify(tg_id, enabled)
-        return AlertsSwitch(enabled, user.tgt_ciphertext is not None)
+        if user is None or user.current is None:
+            return AlertsSwitch(enabled=True, logged_in=False, wallet=None)
+        enabled = not user.current.notify
+        await self.db.wallets.set_notify(tg_id, user.current.wallet, enabled)
+        return AlertsSwitch(enabled, user.current.has_session, user.current.wallet)

@@ -7,7 +7,6 @@ from html import escape
 from bot.i18n import Translator
 from bot.money import format_money
 from bot.phone import format_phone
-from bot.storage.models import User
 from bot.storage.requests import MoneyRequest
 from bot.timeutil import show_moment
 
@@ -16,21 +15,24 @@ def request_money(request: MoneyRequest, tr: Translator) -> str:
     return format_money(request.amount, "RUB", tr.language)
 
 
-def requester_label(request: MoneyRequest) -> str:
-    wallet = format_phone(request.requester_wallet)
-    return f"{escape(request.requester_name)} ({wallet})" if request.requester_name else wallet
+def member_with_wallet(label: str | None, wallet: str | None) -> str:
+    """`Rita, +7 921 333-44-55` (HTML-escaped): the name first, the wallet after; either may be missing."""
+    parts = [escape(label)] if label else []
+    if wallet:
+        parts.append(format_phone(wallet))
+    return ", ".join(parts) or "?"
 
 
-def payer_label(payer: User | None, request: MoneyRequest) -> str:
-    return format_phone(payer.wallet) if payer is not None and payer.wallet else str(request.payer_tg_id)
-
-
-def request_text(tr: Translator, request: MoneyRequest, status_key: str | None = None) -> str:
-    """The message the addressee gets, with the request's latest status under it when given."""
+def request_text(
+    tr: Translator, request: MoneyRequest, requester: str | None = None, status_key: str | None = None
+) -> str:
+    """The message the addressee gets (`requester`: the asking member's name), with the request's latest
+    status under it when given."""
+    name = requester or request.requester_name or None
     lines = [
         tr(
             "request.incoming",
-            requester=requester_label(request),
+            requester=member_with_wallet(name, request.requester_wallet),
             amount=request_money(request, tr),
             wallet=format_phone(request.requester_wallet),
         )

@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.keyboards.requests import pay_or_decline
-from bot.services.request_texts import payer_label, request_money, request_text
+from bot.services.names import member_labels
+from bot.services.request_texts import member_with_wallet, request_money, request_text
 from bot.services.transfers import CONFIRM_TTL, TransferDraft
 from bot.storage.requests import MoneyRequest, RequestStatus
 
@@ -142,15 +143,30 @@ class RequestService:
     async def deliver(self, request: MoneyRequest) -> bool:
         """Sends the request to its addressee with Pay / Decline; an undeliverable one is cancelled."""
         tr = await self.translator_for(request.payer_tg_id)
-        sent = await self.notifier.send(request.payer_tg_id, request_text(tr, request), pay_or_decline(tr, request.id))
+        sent = await self.notifier.send(
+            request.payer_tg_id, await self.text(tr, request), pay_or_decline(tr, request.id)
+        )
         if sent is None:
             await self.db.requests.cancel(request.id, self.clock())
             return False
         await self.db.requests.set_message(request.id, sent.chat_id, sent.message_id)
         return True
 
+    async def labels(self) -> dict[int, str]:
+        return member_labels(self.access.inside(await self.db.users.list_all()))
+
+    async def member_label(self, user: User) -> str:
+        return member_with_wallet((await self.labels()).get(user.tg_id), user.wallet)
+
     async def payer_label(self, request: MoneyRequest) -> str:
-        return payer_label(await self.db.users.get(request.payer_tg_id), request)
+        """`Rita, +7 921 333-44-55`: the member asked, by name, then their wallet."""
+        payer = await self.db.users.get(request.payer_tg_id)
+        label = (await self.labels()).get(request.payer_tg_id)
+        return member_with_wallet(label, payer.wallet if payer is not None else None)
+
+    async def text(self, tr: Translator, request: MoneyRequest, status_key: str | None = None) -> str:
+        """The request as its addressee sees it, the requester by their current name."""
+        return request_text(tr, request, (await self.labels()).get(request.requester_tg_id), status_key)
 
     async def get(self, request_id: int) -> MoneyRequest | None:
         return await self.db.requests.get(request_id)
@@ -241,7 +257,9 @@ class RequestService:
         if request.chat_id is None or request.message_id is None:
             return
         keyboard = pay_or_decline(tr, request.id) if keep_buttons else None
-        await self.notifier.edit(request.chat_id, request.message_id, request_text(tr, request, status_key), keyboard)
+        await self.notifier.edit(
+            request.chat_id, request.message_id, await self.text(tr, request, status_key), keyboard
+        )
 
     async def translator_for(self, tg_id: int) -> Translator:
         user = await self.db.users.get(tg_id)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.crypto import UndecryptableTicket
 from bot.qiwi.errors import QiwiAuthError
+from bot.storage.models import WalletSession
 
 if TYPE_CHECKING:
     from bot.crypto import TicketCipher
@@ -156,13 +157,15 @@ class SessionService:
         self.throttle = LoginThrottle(clock)
 
     @staticmethod
-    def status(user: User | None) -> SessionStatus:
+    def status(user: User | WalletSession | None) -> SessionStatus:
         if user is None or user.tgt_ciphertext is None or user.session_started_at is None:
             return SessionStatus(None, None)
         return SessionStatus(user.wallet, session_expires_at(user.session_started_at, user.last_activity_at))
 
     async def login(self, tg_id: int, wallet: str, password: str) -> Session:
-        """Raises TooManyLoginAttempts, QiwiAuthError (wrong password) or another QiwiError."""
+        """Adds the wallet (or renews its session) and makes it current; other wallets stay logged in.
+        Raises TooManyLoginAttempts, QiwiAuthError (wrong password), another QiwiError, or NotLoggedIn when
+        the member was removed meanwhile."""
         self.throttle.check(tg_id)
         try:
             tgt = await self.qiwi.create_tgt(wallet, password)
@@ -170,52 +173,100 @@ class SessionService:
             self.throttle.record_failure(tg_id)
             raise
         now = self.clock()
-        await self.db.users.set_session(tg_id, wallet, self.cipher.encrypt(tgt, tg_id), now)
-        await self.db.users.touch(tg_id, now)
+        previous = await self.db.wallets.get(tg_id, wallet)
+        if not await self.db.wallets.set_session(tg_id, wallet, self.cipher.encrypt(tgt, tg_id), now):
+            # Removed while QIWI was answering: the fresh ticket must not outlive the membership either.
+            await self._end_at_qiwi(tg_id, Session(tg_id, wallet, tgt, now, now))
+            raise NotLoggedIn
         self.throttle.reset(tg_id)
+        if previous is not None and previous.tgt_ciphertext is not None:
+            # The renewed login replaces the old ticket; end the old one at QIWI rather than leave it alive.
+            await self._end_at_qiwi(tg_id, previous)
         log.info("user %s logged in", tg_id)
         return Session(tg_id, wallet, tgt, now, now)
 
-    async def current(self, tg_id: int) -> Session:
+    async def wallets(self, tg_id: int) -> list[WalletSession]:
+        return await self.db.wallets.list_for(tg_id)
+
+    async def current_wallet(self, tg_id: int) -> str | None:
+        """The wallet the member's commands act on (logged in or not), None before any login."""
         user = await self.db.users.get(tg_id)
-        if user is None or user.tgt_ciphertext is None or user.wallet is None:
+        return None if user is None else user.wallet
+
+    async def switch(self, tg_id: int, wallet: str) -> bool:
+        """Makes one of the member's wallets current. False when it is not one of theirs."""
+        return await self.db.users.set_current_wallet(tg_id, wallet)
+
+    async def current(self, tg_id: int, wallet: str | None = None) -> Session:
+        """The session of `wallet`, or of the member's current wallet. Raises NotLoggedIn."""
+        if wallet is None:
+            user = await self.db.users.get(tg_id)
+            stored = None if user is None else user.current
+        else:
+            stored = await self.db.wallets.get(tg_id, wallet)
+        if stored is None or stored.tgt_ciphertext is None:
             raise NotLoggedIn
         try:
-            tgt = self.cipher.decrypt(user.tgt_ciphertext, tg_id)
+            tgt = self.cipher.decrypt(stored.tgt_ciphertext, tg_id)
         except UndecryptableTicket:
-            # A lost or rotated-away key: the ticket is useless, so it is simply a logged-out user.
+            # A lost or rotated-away key: the ticket is useless, so it is simply a logged-out wallet.
             log.warning("user %s: stored ticket cannot be decrypted; dropping it", tg_id)
-            await self.db.users.clear_session(tg_id)
+            await self.db.wallets.clear_session(tg_id, stored.wallet)
             raise NotLoggedIn from None
-        started = user.session_started_at or self.clock()
-        return Session(tg_id, user.wallet, tgt, started, user.last_activity_at)
+        started = stored.session_started_at or self.clock()
+        return Session(tg_id, stored.wallet, tgt, started, stored.last_activity_at)
 
-    async def run(self, tg_id: int, call: Callable[[QiwiClient, Session], Awaitable[T]]) -> T:
-        """Call QIWI with the member's ticket. Raises NotLoggedIn, SessionEnded or a QiwiError."""
-        session = await self.current(tg_id)
+    async def run(
+        self, tg_id: int, call: Callable[[QiwiClient, Session], Awaitable[T]], *, wallet: str | None = None
+    ) -> T:
+        """Call QIWI with the ticket of `wallet` (default: the current one). Raises NotLoggedIn, SessionEnded
+        or a QiwiError."""
+        session = await self.current(tg_id, wallet)
         try:
             result = await call(self.qiwi, session)
         except QiwiAuthError:
             now = self.clock()
             expired = now >= session.expires_at
             self.qiwi.forget_web_session(session.wallet)
-            await self.db.users.clear_session(tg_id)
+            await self.db.wallets.clear_session(tg_id, session.wallet)
             log.info("user %s: QIWI refused the stored ticket (expired by our clock: %s)", tg_id, expired)
             raise SessionEnded(expired=expired) from None
         now = self.clock()
         if session.last_activity_at is None or now - session.last_activity_at >= TOUCH_EVERY:
-            await self.db.users.touch(tg_id, now)
+            await self.db.wallets.touch(tg_id, session.wallet, now)
         return result
 
-    async def logout(self, tg_id: int) -> bool:
-        """Ends the session at QIWI (best effort) and drops the ticket. False when there was none."""
+    async def logout(self, tg_id: int, wallet: str | None = None) -> bool:
+        """Ends the session of `wallet` (default: the current one) at QIWI (best effort) and drops its
+        ticket; another logged-in wallet becomes current. False when there was none."""
         try:
-            session = await self.current(tg_id)
+            session = await self.current(tg_id, wallet)
         except NotLoggedIn:
             return False
+        await self._end_at_qiwi(tg_id, session)
+        await self.db.wallets.clear_session(tg_id, session.wallet)
+        return True
+
+    async def logout_all(self, tg_id: int) -> int:
+        """Every wallet of the member (their removal): returns how many sessions were ended."""
+        ended = 0
+        for stored in await self.db.wallets.list_for(tg_id):
+            if stored.tgt_ciphertext is not None and await self.logout(tg_id, stored.wallet):
+                ended += 1
+        return ended
+
+    async def _end_at_qiwi(self, tg_id: int, stored: Session | WalletSession) -> None:
+        if isinstance(stored, WalletSession):
+            if stored.tgt_ciphertext is None:
+                return
+            try:
+                tgt = self.cipher.decrypt(stored.tgt_ciphertext, tg_id)
+            except UndecryptableTicket:
+                return
+        else:
+            tgt = stored.tgt
+        self.qiwi.forget_web_session(stored.wallet)
         try:
-            await self.qiwi.delete_tgt(session.tgt)
+            await self.qiwi.delete_tgt(tgt)
         except Exception as error:  # the ticket is dropped here either way; QIWI's answer changes nothing
             log.info("user %s: logout at QIWI failed (%s); ticket dropped anyway", tg_id, type(error).__name__)
-        await self.db.users.clear_session(tg_id)
-        return True

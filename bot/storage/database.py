@@ -12,6 +12,7 @@ from .migrations import LATEST_VERSION, migrate, user_version
 from .requests import RequestRepository
 from .transfers import TransferRepository
 from .users import UserRepository
+from .wallets import WalletRepository
 
 if TYPE_CHECKING:
     from .fsm import SQLiteStorage
@@ -21,6 +22,7 @@ class Database:
     def __init__(self, sql: SQLite) -> None:
         self.sql = sql
         self.users = UserRepository(sql)
+        self.wallets = WalletRepository(sql)
         self.invites = InviteRepository(sql)
         self.transfers = TransferRepository(sql)
         self.requests = RequestRepository(sql)

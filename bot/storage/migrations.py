@@ -118,6 +118,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX money_requests_live ON money_requests (status, expires_at) WHERE status IN ('open', 'paying')",
     ),
+    # 5: several wallets per member, each with its own session and alerts; members known by name.
+    (
+        """
+        CREATE TABLE wallets (
+            tg_id              INTEGER NOT NULL,
+            wallet             TEXT    NOT NULL,
+            tgt_ciphertext     BLOB,
+            session_started_at TEXT,
+            last_activity_at   TEXT,
+            notify             INTEGER NOT NULL DEFAULT 1 CHECK (notify IN (0, 1)),
+            last_seen_txn_id   INTEGER,
+            created_at         TEXT    NOT NULL,
+            PRIMARY KEY (tg_id, wallet)
+        )
+        """,
+        "CREATE INDEX wallets_with_session ON wallets (tg_id) WHERE tgt_ciphertext IS NOT NULL",
+        """
+        INSERT INTO wallets (tg_id, wallet, tgt_ciphertext, session_started_at, last_activity_at, notify,
+                             last_seen_txn_id, created_at)
+        SELECT tg_id, wallet, tgt_ciphertext, session_started_at, last_activity_at, notify, last_seen_txn_id,
+               COALESCE(session_started_at, created_at)
+        FROM users WHERE wallet IS NOT NULL
+        """,
+        # The ticket lives in one place only: its old column goes, with what belonged to it.
+        "DROP INDEX users_with_session",
+        "ALTER TABLE users DROP COLUMN tgt_ciphertext",
+        "ALTER TABLE users DROP COLUMN session_started_at",
+        "ALTER TABLE users DROP COLUMN last_activity_at",
+        "ALTER TABLE users DROP COLUMN notify",
+        "ALTER TABLE users DROP COLUMN last_seen_txn_id",
+        "ALTER TABLE users RENAME COLUMN wallet TO current_wallet",
+        "ALTER TABLE users ADD COLUMN first_name TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE users ADD COLUMN username TEXT",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

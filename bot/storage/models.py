@@ -22,17 +22,61 @@ class TransferStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class User:
+class WalletSession:
+    """One wallet a member has logged in to: its ticket (ciphertext only, None once logged out) and alerts."""
+
     tg_id: int
-    role: Role
-    language: str | None
-    wallet: str | None
+    wallet: str
     tgt_ciphertext: bytes | None
     session_started_at: datetime | None
     last_activity_at: datetime | None
     notify: bool
     last_seen_txn_id: int | None
     created_at: datetime
+
+    @property
+    def has_session(self) -> bool:
+        return self.tgt_ciphertext is not None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A member or admin, with the wallet their commands act on (`current`, None before any login).
+
+    The properties below read the current wallet, so code that shows or uses "the member's session" needs no
+    second look-up."""
+
+    tg_id: int
+    role: Role
+    language: str | None
+    first_name: str
+    username: str | None
+    current: WalletSession | None
+    created_at: datetime
+
+    @property
+    def wallet(self) -> str | None:
+        return None if self.current is None else self.current.wallet
+
+    @property
+    def tgt_ciphertext(self) -> bytes | None:
+        return None if self.current is None else self.current.tgt_ciphertext
+
+    @property
+    def session_started_at(self) -> datetime | None:
+        return None if self.current is None else self.current.session_started_at
+
+    @property
+    def last_activity_at(self) -> datetime | None:
+        return None if self.current is None else self.current.last_activity_at
+
+    @property
+    def notify(self) -> bool:
+        return True if self.current is None else self.current.notify
+
+    @property
+    def last_seen_txn_id(self) -> int | None:
+        return None if self.current is None else self.current.last_seen_txn_id
 
     @property
     def has_session(self) -> bool:

@@ -14,7 +14,7 @@ async def rotate_tickets(db: Database, cipher: TicketCipher) -> tuple[int, int]:
     """Returns (rotated, unreadable). Unreadable blobs (no configured key opens them) are left in place:
     the owner's next request finds no usable session and is asked to /login again."""
     rotated = unreadable = 0
-    async for tg_id, blob in db.users.iter_ciphertexts():
+    async for tg_id, wallet, blob in db.wallets.iter_ciphertexts():
         if not cipher.needs_rotation(blob):
             continue
         try:
@@ -22,7 +22,7 @@ async def rotate_tickets(db: Database, cipher: TicketCipher) -> tuple[int, int]:
         except UndecryptableTicket:
             unreadable += 1
             continue
-        if await db.users.replace_ciphertext(tg_id, cipher.encrypt(ticket, tg_id), expected=blob):
+        if await db.wallets.replace_ciphertext(tg_id, wallet, cipher.encrypt(ticket, tg_id), expected=blob):
             rotated += 1
     if rotated or unreadable:
         log.info("ticket rotation: %d re-encrypted, %d unreadable", rotated, unreadable)

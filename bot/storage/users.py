@@ -1,18 +1,24 @@
-"""Admins and members, their language and their QIWI session (the ticket only as ciphertext)."""
+"""Admins and members: role, language, the name Telegram last sent, and the wallet their commands act on.
+
+Each user row is read together with its current wallet (`wallets.py`), so one query answers "who is this
+and what is their session" on every update.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from .codec import dump_time, load_optional_time, load_time
+from .codec import dump_time, load_time
 from .connection import SQLite
 from .models import Role, User
+from .wallets import COLUMNS as WALLET_COLUMNS
+from .wallets import wallet_session
 
-_COLUMNS = (
-    "tg_id, role, language, wallet, tgt_ciphertext, session_started_at, last_activity_at, notify, "
-    "last_seen_txn_id, created_at"
+_SELECT = (
+    "SELECT u.tg_id, u.role, u.language, u.first_name, u.username, u.current_wallet, u.created_at, "
+    + ", ".join(f"w.{c} AS w_{c}" for c in WALLET_COLUMNS.split(", "))
+    + " FROM users u LEFT JOIN wallets w ON w.tg_id = u.tg_id AND w.wallet = u.current_wallet"
 )
 
 
@@ -21,12 +27,9 @@ def _user(row: sqlite3.Row) -> User:
         tg_id=row["tg_id"],
         role=row["role"],
         language=row["language"],
-        wallet=row["wallet"],
-        tgt_ciphertext=None if row["tgt_ciphertext"] is None else bytes(row["tgt_ciphertext"]),
-        session_started_at=load_optional_time(row["session_started_at"]),
-        last_activity_at=load_optional_time(row["last_activity_at"]),
-        notify=bool(row["notify"]),
-        last_seen_txn_id=row["last_seen_txn_id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        current=None if row["w_wallet"] is None else wallet_session(row, "w_"),
         created_at=load_time(row["created_at"]),
     )
 
@@ -41,7 +44,7 @@ class UserRepository:
         self._sql = sql
 
     async def get(self, tg_id: int) -> User | None:
-        row = await self._sql.fetchone(f"SELECT {_COLUMNS} FROM users WHERE tg_id = ?", (tg_id,))
+        row = await self._sql.fetchone(f"{_SELECT} WHERE u.tg_id = ?", (tg_id,))
         return None if row is None else _user(row)
 
     async def ensure(self, tg_id: int, role: Role, *, now: datetime | None = None) -> User:
@@ -51,17 +54,17 @@ class UserRepository:
         never demoted here — an admin opening an invite link stays an admin. Use `set_role` to demote.
         """
         _check_role(role)
-        row = await self._sql.fetchone(
-            f"""
+        await self._sql.execute(
+            """
             INSERT INTO users (tg_id, role, created_at) VALUES (?, ?, ?)
             ON CONFLICT (tg_id) DO UPDATE
                 SET role = CASE WHEN excluded.role = 'admin' THEN 'admin' ELSE users.role END
-            RETURNING {_COLUMNS}
             """,
             (tg_id, role, dump_time(now or datetime.now(UTC))),
         )
-        assert row is not None  # an upsert with RETURNING always yields the row
-        return _user(row)
+        user = await self.get(tg_id)
+        assert user is not None  # just written
+        return user
 
     async def set_role(self, tg_id: int, role: Role) -> bool:
         _check_role(role)
@@ -71,52 +74,27 @@ class UserRepository:
         changed = await self._sql.execute("UPDATE users SET language = ? WHERE tg_id = ?", (language, tg_id))
         return changed == 1
 
-    async def set_session(self, tg_id: int, wallet: str, ciphertext: bytes, now: datetime) -> bool:
-        """Stores a fresh login. Alerts are switched on; the last seen payment is forgotten if the wallet
-        changed, so the new wallet's old history is not announced as new (the poller re-seeds it)."""
+    async def set_name(self, tg_id: int, first_name: str, username: str | None) -> bool:
         changed = await self._sql.execute(
-            """
-            UPDATE users SET
-                last_seen_txn_id = CASE WHEN wallet IS ? THEN last_seen_txn_id ELSE NULL END,
-                wallet = ?, tgt_ciphertext = ?, session_started_at = ?, last_activity_at = ?, notify = 1
-            WHERE tg_id = ?
-            """,
-            (wallet, wallet, bytes(ciphertext), dump_time(now), dump_time(now), tg_id),
+            "UPDATE users SET first_name = ?, username = ? WHERE tg_id = ?", (first_name, username, tg_id)
         )
         return changed == 1
 
-    async def touch(self, tg_id: int, now: datetime) -> bool:
+    async def set_current_wallet(self, tg_id: int, wallet: str) -> bool:
+        """Makes one of the member's known wallets the one their commands act on."""
         changed = await self._sql.execute(
-            "UPDATE users SET last_activity_at = ? WHERE tg_id = ?", (dump_time(now), tg_id)
+            "UPDATE users SET current_wallet = ? WHERE tg_id = ? "
+            "AND EXISTS (SELECT 1 FROM wallets WHERE tg_id = ? AND wallet = ?)",
+            (wallet, tg_id, tg_id, wallet),
         )
-        return changed == 1
-
-    async def clear_session(self, tg_id: int) -> bool:
-        """Drops the stored ticket. The wallet number stays: it is not a secret, and /request needs it to
-        tell a payer where to send money."""
-        changed = await self._sql.execute(
-            "UPDATE users SET tgt_ciphertext = NULL, session_started_at = NULL "
-            "WHERE tg_id = ? AND tgt_ciphertext IS NOT NULL",
-            (tg_id,),
-        )
-        return changed == 1
-
-    async def set_notify(self, tg_id: int, enabled: bool) -> bool:
-        changed = await self._sql.execute("UPDATE users SET notify = ? WHERE tg_id = ?", (1 if enabled else 0, tg_id))
-        return changed == 1
-
-    async def set_last_seen_txn(self, tg_id: int, txn_id: int | None) -> bool:
-        changed = await self._sql.execute("UPDATE users SET last_seen_txn_id = ? WHERE tg_id = ?", (txn_id, tg_id))
         return changed == 1
 
     async def list_members(self) -> list[User]:
-        rows = await self._sql.fetchall(
-            f"SELECT {_COLUMNS} FROM users WHERE role = 'member' ORDER BY created_at, tg_id"
-        )
+        rows = await self._sql.fetchall(f"{_SELECT} WHERE u.role = 'member' ORDER BY u.created_at, u.tg_id")
         return [_user(row) for row in rows]
 
     async def list_all(self) -> list[User]:
-        rows = await self._sql.fetchall(f"SELECT {_COLUMNS} FROM users ORDER BY created_at, tg_id")
+        rows = await self._sql.fetchall(f"{_SELECT} ORDER BY u.created_at, u.tg_id")
         return [_user(row) for row in rows]
 
     async def count(self, role: Role | None = None) -> int:
@@ -127,34 +105,8 @@ class UserRepository:
         return int(row[0]) if row is not None else 0
 
     async def remove(self, tg_id: int) -> bool:
-        """Deletes the user together with their stored session and any open dialog state."""
+        """Deletes the user together with their wallets (stored sessions) and any open dialog state."""
         async with self._sql.transaction() as tx:
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (tg_id,))
+            await tx.execute("DELETE FROM wallets WHERE tg_id = ?", (tg_id,))
             return await tx.execute("DELETE FROM users WHERE tg_id = ?", (tg_id,)) == 1
-
-    async def all_with_session(self) -> list[User]:
-        rows = await self._sql.fetchall(f"SELECT {_COLUMNS} FROM users WHERE tgt_ciphertext IS NOT NULL ORDER BY tg_id")
-        return [_user(row) for row in rows]
-
-    async def iter_ciphertexts(self) -> AsyncIterator[tuple[int, bytes]]:
-        """Every stored ticket blob, for key rotation. Read up front: the lock is not held while you iterate."""
-        rows = await self._sql.fetchall(
-            "SELECT tg_id, tgt_ciphertext FROM users WHERE tgt_ciphertext IS NOT NULL ORDER BY tg_id"
-        )
-        for row in rows:
-            yield int(row[0]), bytes(row[1])
-
-    async def replace_ciphertext(self, tg_id: int, blob: bytes, *, expected: bytes | None = None) -> bool:
-        """Swaps the ticket blob. With `expected`, only if the stored blob is still that one — so a rotation
-        running beside a fresh /login never overwrites the new ticket with the old one."""
-        if expected is None:
-            changed = await self._sql.execute(
-                "UPDATE users SET tgt_ciphertext = ? WHERE tg_id = ? AND tgt_ciphertext IS NOT NULL",
-                (bytes(blob), tg_id),
-            )
-        else:
-            changed = await self._sql.execute(
-                "UPDATE users SET tgt_ciphertext = ? WHERE tg_id = ? AND tgt_ciphertext = ?",
-                (bytes(blob), tg_id, bytes(expected)),
-            )
-        return changed == 1

@@ -143,11 +143,11 @@ async def test_no_alerts_when_turned_off_logged_out_or_removed(stack: Stack, i18
     alerts = poller(stack, i18n)
     await alerts.poll_user(ALICE)
     arrive(stack, "5")
-    await stack.db.users.set_notify(ALICE, False)
+    await stack.db.wallets.set_notify(ALICE, MAIN_WALLET, False)
     before = edge_requests(stack.emulator)
     assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
     assert edge_requests(stack.emulator) == before  # not even asked
-    await stack.db.users.set_notify(ALICE, True)
+    await stack.db.wallets.set_notify(ALICE, MAIN_WALLET, True)
     await stack.sessions.logout(ALICE)
     assert await alerts.poll_user(ALICE) is PollResult.SKIPPED
     await stack.db.users.remove(ALICE)
@@ -201,7 +201,9 @@ async def test_errors_back_off_exponentially(stack: Stack, i18n: CatalogI18n) ->
         assert schedule_delay is not None
         delays.append(schedule_delay)
         # Make it due again at once, to watch the next failure's delay grow.
-        alerts._schedules[ALICE].next_due = 0.0
+        schedule = alerts.schedule_of(ALICE, MAIN_WALLET)
+        assert schedule is not None
+        schedule.next_due = 0.0
     assert delays[0] < delays[1] < delays[2]
     stack.emulator.faults.clear()
 
@@ -258,3 +260,34 @@ async def test_an_admin_who_left_admin_ids_is_never_polled(stack: Stack, i18n: C
     await alerts.tick()
     assert alerts.delay_for(ALICE) is None
     assert edge_requests(stack.emulator) == before and stack.sent == []
+
+
+async def test_every_logged_in_wallet_is_polled_and_the_alert_names_the_wallet_and_the_paying_member(
+    stack: Stack, i18n: CatalogI18n
+) -> None:
+    await stack.login(ALICE, MAIN_WALLET)
+    await stack.login(ALICE, EMPTY_WALLET)  # a second wallet; it is now the current one
+    await stack.db.users.ensure(BOB, "member")
+    await stack.db.users.set_name(BOB, "Rita", "rita")
+    await stack.sessions.login(BOB, RECEIVER_WALLET, DEMO_PASSWORD)
+    await stack.db.wallets.set_notify(BOB, RECEIVER_WALLET, False)  # Bob's own alerts do not matter here
+    alerts = poller(stack, i18n, interval=0.05)
+    for _ in range(2):  # the first round seeds each wallet
+        await alerts.tick()
+        await alerts.wait_idle()
+        for wallet in (MAIN_WALLET, EMPTY_WALLET):
+            schedule = alerts.schedule_of(ALICE, wallet)
+            assert schedule is not None, wallet
+            schedule.next_due = 0.0
+    stack.sent.clear()
+    stack.emulator.add_incoming(MAIN_WALLET, Decimal("12"), RECEIVER_WALLET, "от Риты")
+    stack.emulator.add_incoming(EMPTY_WALLET, Decimal("7"), "79261234567", "")
+    stack.emulator.clock.advance(timedelta(seconds=5))
+    await alerts.tick()
+    await alerts.wait_idle()
+    texts = sorted(text for tg, text in stack.sent if tg == ALICE)
+    assert len(texts) == 2, stack.sent
+    to_main = next(t for t in texts if "12" in t)
+    to_empty = next(t for t in texts if "7,00" in t)
+    assert "+7 900 111-22-33" in to_main and "+7 900 333-44-55" in to_empty  # which wallet was paid
+    assert "Rita, +7 900 222-33-44" in to_main  # the payer's wallet is a member's: by name first

@@ -44,7 +44,7 @@ async def test_outsider_gets_one_line_and_nothing_else(running_bot: RunningBot) 
 
 async def test_invites_members_and_removal(running_bot: RunningBot) -> None:
     admin = running_bot.user(ADMIN_ID)
-    member = running_bot.user(MEMBER_ID)
+    member = running_bot.user(MEMBER_ID, first_name="Rita", username="rita")
     late = running_bot.user(OUTSIDER_ID)
 
     code = await _invite_code(admin)
@@ -59,12 +59,14 @@ async def test_invites_members_and_removal(running_bot: RunningBot) -> None:
     await login(member, RECEIVER_WALLET)
     await ask(member, "/login", "wallet number")  # a dialog left open when the member is removed
     listing = await ask(admin, "/members", "Members: 1")
-    assert str(MEMBER_ID) in listing and "+7 900 222-33-44" in listing
+    # By name first (as Telegram last sent it), then the id and the wallet.
+    assert "Rita" in listing and str(MEMBER_ID) in listing and "+7 900 222-33-44" in listing
+    assert listing.index("Rita") < listing.index("+7 900 222-33-44")
     member_tgts = [
         t.ticket for t in running_bot.emulator.issued_tickets if t.kind == "TGT" and t.wallet == RECEIVER_WALLET
     ]
     assert member_tgts and running_bot.emulator.live_tgt(member_tgts[-1]) is not None
-    await admin.press(f"Remove {MEMBER_ID}")
+    await admin.press("Remove Rita")
     notice = await admin.wait_for(lambda a: a.kind == "callback_answer")
     assert "removed" in (notice.text or "")
     edited = await admin.wait_for(lambda a: a.kind == "edit")

@@ -98,20 +98,22 @@ async def _seed(path: Path, users: int) -> None:
         await db.close()
 
 
-async def _store_sessions(path: Path, tickets: dict[int, tuple[str, TicketCipher]]) -> None:
+async def _store_sessions(
+    path: Path, tickets: dict[int, tuple[str, TicketCipher]], wallet: str = "79001112233"
+) -> None:
     db = await Database.open(path)
     try:
         for tg_id, (ticket, cipher) in tickets.items():
             await db.users.ensure(tg_id, "member")
-            await db.users.set_session(tg_id, "79001112233", cipher.encrypt(ticket, tg_id), now_utc())
+            await db.wallets.set_session(tg_id, wallet, cipher.encrypt(ticket, tg_id), now_utc())
     finally:
         await db.close()
 
 
-async def _stored(path: Path) -> dict[int, bytes]:
+async def _stored(path: Path) -> dict[tuple[int, str], bytes]:
     db = await Database.open(path)
     try:
-        return {tg_id: blob async for tg_id, blob in db.users.iter_ciphertexts()}
+        return {(tg_id, wallet): blob async for tg_id, wallet, blob in db.wallets.iter_ciphertexts()}
     finally:
         await db.close()
 
@@ -124,27 +126,31 @@ async def test_rotate_key_leaves_every_session_readable_with_the_new_key_alone(
     old_cipher = TicketCipher([decode_key(old)])
     tickets = {tg_id: f"TGT-{tg_id}-secret" for tg_id in (11, 12, 13)}
     await _store_sessions(path, {tg_id: (ticket, old_cipher) for tg_id, ticket in tickets.items()})
+    # A second wallet of member 11: every stored session counts, not every member.
+    await _store_sessions(path, {11: ("TGT-11-second", old_cipher)}, wallet="79002223344")
     # A session sealed with a key nobody configured any more: reported, not silently dropped.
     await _store_sessions(path, {99: ("TGT-99-lost", TicketCipher([decode_key(stranger)]))})
 
     env = base_env(BOT_TOKEN="1:x", DATABASE_PATH=str(path), ENCRYPTION_KEYS=f"{new},{old}")
     result = await run_cli("rotate-key", env=env, cwd=tmp_path)
     assert result.code == 1, result.output
-    assert "4 stored session(s): 3 re-encrypted now" in result.stdout
+    assert "5 stored session(s): 4 re-encrypted now" in result.stdout
     assert "1 session(s) could not be decrypted" in result.stderr
     for secret in (old, new, stranger, "TGT-"):
         assert secret not in result.output
 
     new_only = TicketCipher([decode_key(new)])
     blobs = await _stored(path)
-    for tg_id, ticket in tickets.items():
-        assert new_only.decrypt(blobs[tg_id], tg_id) == ticket
-        assert not new_only.needs_rotation(blobs[tg_id])
+    readable = {(tg_id, "79001112233"): ticket for tg_id, ticket in tickets.items()}
+    readable[(11, "79002223344")] = "TGT-11-second"
+    for (tg_id, wallet), ticket in readable.items():
+        assert new_only.decrypt(blobs[(tg_id, wallet)], tg_id) == ticket
+        assert not new_only.needs_rotation(blobs[(tg_id, wallet)])
 
     db = await Database.open(path)
-    await db.users.clear_session(99)
+    await db.wallets.clear_session(99, "79001112233")
     await db.close()
     result = await cli_in_process("rotate-key", env=env, cwd=tmp_path)
     assert result.code == 0, result.output
-    assert "3 stored session(s): 0 re-encrypted now, 3 under the first key" in result.stdout
+    assert "4 stored session(s): 0 re-encrypted now, 4 under the first key" in result.stdout
     assert "older keys may be removed" in result.stdout

@@ -31,20 +31,30 @@ def check_env(tmp_path: Path, telegram: FakeTelegram, qiwi: EmulatorServer, **ex
     return base_env(**values)
 
 
-async def make_database(path: Path, cipher: TicketCipher, sessions: int) -> None:
+async def make_database(
+    path: Path, cipher: TicketCipher, sessions: int, wallets: tuple[str, ...] = ("79001112233",)
+) -> None:
+    """`sessions` members, each logged in to every one of `wallets`."""
     db = await Database.open(path)
     try:
         for tg_id in range(1, sessions + 1):
             await db.users.ensure(tg_id, "member")
-            ticket = f"TGT-{tg_id}-very-secret-ticket"
-            await db.users.set_session(tg_id, "79001112233", cipher.encrypt(ticket, tg_id), now_utc())
+            for wallet in wallets:
+                ticket = f"TGT-{tg_id}-{wallet}-very-secret-ticket"
+                await db.wallets.set_session(tg_id, wallet, cipher.encrypt(ticket, tg_id), now_utc())
     finally:
         await db.close()
 
 
 async def test_healthy_installation(tmp_path: Path, telegram: FakeTelegram, qiwi_server: EmulatorServer) -> None:
     key = generate_key()
-    await make_database(tmp_path / "data" / "bot.sqlite3", TicketCipher([decode_key(key)]), sessions=3)
+    # Two wallets each: every stored session is counted, not every member.
+    await make_database(
+        tmp_path / "data" / "bot.sqlite3",
+        TicketCipher([decode_key(key)]),
+        sessions=3,
+        wallets=("79001112233", "79002223344"),
+    )
     env = check_env(tmp_path, telegram, qiwi_server, ENCRYPTION_KEYS=key)
     result = await run_cli("check", env=env, cwd=tmp_path)
     assert result.code == 0, result.output
@@ -55,7 +65,8 @@ async def test_healthy_installation(tmp_path: Path, telegram: FakeTelegram, qiwi
     for url in (qiwi_server.auth_url, qiwi_server.web_url, qiwi_server.edge_url):
         assert url in result.stdout
     assert f"schema version {LATEST_VERSION}" in result.stdout
-    assert "3 of 3 stored session(s) decrypt" in result.stdout
+    assert "6 stored session(s)" in result.stdout
+    assert "6 of 6 stored session(s) decrypt" in result.stdout
     for secret in (telegram.token, key, "very-secret-ticket"):
         assert secret not in result.output
 

@@ -10,7 +10,7 @@ from tests.service_stack import OTHER_ID
 
 
 async def test_request_paid_once_then_another_declined(fast_bot: RunningBot) -> None:
-    alice, bob = fast_bot.user(ADMIN_ID), fast_bot.user(OTHER_ID)
+    alice, bob = fast_bot.user(ADMIN_ID, first_name="Alice"), fast_bot.user(OTHER_ID, first_name="Bob")
     await login(alice, RECEIVER_WALLET)
     await login(bob, MAIN_WALLET)
     # Bob's request arrives outside any update of his: in his stored language (Russian when none is stored).
@@ -19,13 +19,14 @@ async def test_request_paid_once_then_another_declined(fast_bot: RunningBot) -> 
     await bob.wait_idle()
 
     await ask(alice, "/request", "Whom do you ask")
-    await alice.press("+7 900 111-22-33")
-    await alice.wait_for("How much")
+    await alice.press("Bob · +7 900 111-22-33")  # members by name, then their wallet
+    assert "Bob, +7 900 111-22-33" in ((await alice.wait_for("How much")).text or "")
     await ask(alice, "0", "more than zero")  # bad input keeps the step
     await ask(alice, "150,5", "comment")
     await ask(alice, "на билеты", "Request sent")
     request = await bob.wait_for("asks you for")
     assert "150.50" in (request.text or "") and "на билеты" in (request.text or "")
+    assert "Alice, +7 900 222-33-44" in (request.text or "")  # who asks, by name
 
     # Someone else pressing Bob's Pay button is refused.
     message = bob.message(request.message_id or 0)
@@ -50,7 +51,7 @@ async def test_request_paid_once_then_another_declined(fast_bot: RunningBot) -> 
     assert len(ledger) == 1 and ledger[0].amount == Decimal("150.50") and ledger[0].recipient == RECEIVER_WALLET
 
     await ask(alice, "/request", "Whom do you ask")
-    await alice.press("+7 900 111-22-33")
+    await alice.press("Bob · +7 900 111-22-33")
     await ask(alice, "20", "comment")
     await alice.press("Skip")
     await alice.wait_for("Request sent")

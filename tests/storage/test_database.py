@@ -83,6 +83,8 @@ async def test_migrates_older_files_forward(db_path: Path, version: int) -> None
         )
         assert draft.id >= 1
         assert await db.invites.get("nope") is None
+        await db.wallets.set_session(8, "79001112233", b"blob", NOW)
+        assert (await db.users.get(8)).tgt_ciphertext == b"blob"  # type: ignore[union-attr]
     finally:
         await db.close()
 

@@ -23,16 +23,18 @@ async def test_database_bytes_never_hold_the_plain_ticket(db_path: Path) -> None
     db = await Database.open(db_path)
     await db.users.ensure(5, "member", now=NOW)
     blob = cipher.encrypt(TICKET, 5)
-    await db.users.set_session(5, "79001112233", blob, NOW)
+    await db.wallets.set_session(5, "79001112233", blob, NOW)
+    second = cipher.encrypt(f"{TICKET}-second", 5)
+    await db.wallets.set_session(5, "79002223344", second, NOW)  # a second wallet of the same member
 
     live = _all_bytes(db_path)  # the WAL holds it before the checkpoint
-    assert blob in live
+    assert blob in live and second in live
     assert TICKET.encode() not in live
     await db.backup(db_path.parent / "backup.sqlite3")
     await db.close()
 
     at_rest = _all_bytes(db_path) + (db_path.parent / "backup.sqlite3").read_bytes()
-    assert blob in at_rest
+    assert blob in at_rest and second in at_rest
     assert TICKET.encode() not in at_rest
     assert b"hMagtgtU4AdmmYJqtzUpf39WoEnwEMhKmGTBTHrYk3HSa0eHMZ" not in at_rest
 
@@ -42,18 +44,25 @@ async def test_rotation_moves_every_ticket_to_the_new_key(db: Database) -> None:
     old = TicketCipher([old_key])
     for tg_id in (1, 2, 3):
         await db.users.ensure(tg_id, "member", now=NOW)
-        await db.users.set_session(tg_id, f"7900111223{tg_id}", old.encrypt(f"{TICKET}-{tg_id}", tg_id), NOW)
+        await db.wallets.set_session(tg_id, f"7900111223{tg_id}", old.encrypt(f"{TICKET}-{tg_id}", tg_id), NOW)
+    # member 1 has a second wallet: each of a member's tickets is rotated
+    await db.wallets.set_session(1, "79009998877", old.encrypt(f"{TICKET}-1b", 1), NOW)
     # a blob no key opens: copied from another user's row
     await db.users.ensure(4, "member", now=NOW)
-    await db.users.set_session(4, "79001112234", old.encrypt(TICKET, 1), NOW)
+    await db.wallets.set_session(4, "79001112234", old.encrypt(TICKET, 1), NOW)
 
     both = TicketCipher([new_key, old_key])
-    assert await rotate_tickets(db, both) == (3, 1)
+    assert await rotate_tickets(db, both) == (4, 1)
     assert await rotate_tickets(db, both) == (0, 1)  # nothing left to do
 
     only_new = TicketCipher([new_key])
-    for tg_id in (1, 2, 3):
-        user = await db.users.get(tg_id)
-        assert user is not None and user.tgt_ciphertext is not None
-        assert only_new.decrypt(user.tgt_ciphertext, tg_id) == f"{TICKET}-{tg_id}"
-        assert not only_new.needs_rotation(user.tgt_ciphertext)
+    expected = {(tg_id, f"7900111223{tg_id}"): f"{TICKET}-{tg_id}" for tg_id in (1, 2, 3)}
+    expected[(1, "79009998877")] = f"{TICKET}-1b"
+    for (tg_id, wallet), ticket in expected.items():
+        stored = await db.wallets.get(tg_id, wallet)
+        assert stored is not None and stored.tgt_ciphertext is not None
+        assert only_new.decrypt(stored.tgt_ciphertext, tg_id) == ticket
+        assert not only_new.needs_rotation(stored.tgt_ciphertext)
+    user = await db.users.get(1)  # the current wallet reads the rotated blob too
+    assert user is not None and user.wallet == "79009998877"
+    assert only_new.decrypt(user.tgt_ciphertext, 1) == f"{TICKET}-1b"  # type: ignore[arg-type]

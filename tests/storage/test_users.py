@@ -9,11 +9,15 @@ from bot.storage import Database
 
 from .conftest import NOW
 
+A = "79001112233"
+B = "79002223344"
+
 
 async def test_ensure_creates_and_keeps_an_admin_an_admin(db: Database) -> None:
     assert await db.users.get(1) is None
     member = await db.users.ensure(1, "member", now=NOW)
     assert (member.tg_id, member.role, member.notify, member.wallet) == (1, "member", True, None)
+    assert (member.first_name, member.username, member.current, member.has_session) == ("", None, None, False)
     assert member.created_at == NOW and member.created_at.tzinfo is not None
 
     promoted = await db.users.ensure(1, "admin", now=NOW + timedelta(days=1))
@@ -30,55 +34,95 @@ async def test_ensure_creates_and_keeps_an_admin_an_admin(db: Database) -> None:
 
 async def test_session_lifecycle(db: Database) -> None:
     await db.users.ensure(5, "member", now=NOW)
-    await db.users.set_notify(5, False)
-    await db.users.set_last_seen_txn(5, 111)
+    assert await db.wallets.get(5, A) is None
+    assert not await db.wallets.set_notify(5, A, False)  # no such wallet yet: nothing to change
+    assert not await db.wallets.set_last_seen_txn(5, A, 111)
     moscow = NOW.astimezone(timezone(timedelta(hours=3)))
-    assert await db.users.set_session(5, "79001112233", b"\x01blob", moscow)
+    await db.wallets.set_session(5, A, b"\x01blob", moscow)
 
     user = await db.users.get(5)
     assert user is not None and user.has_session
-    assert user.wallet == "79001112233"
+    assert user.wallet == A
     assert user.tgt_ciphertext == b"\x01blob"
     assert user.session_started_at == NOW and user.last_activity_at == NOW
     assert user.session_started_at.tzinfo is not None  # type: ignore[union-attr]
     assert user.notify is True  # alerts are on after login
-    assert user.last_seen_txn_id is None  # a different wallet than before (none)
+    assert user.last_seen_txn_id is None  # a wallet never seen before
+    assert user.current == await db.wallets.get(5, A)
 
-    await db.users.set_last_seen_txn(5, 222)
-    assert await db.users.set_session(5, "79001112233", b"\x01again", NOW)
-    assert (await db.users.get(5)).last_seen_txn_id == 222  # type: ignore[union-attr]  # same wallet
-    assert await db.users.set_session(5, "79002223344", b"\x01other", NOW)
-    assert (await db.users.get(5)).last_seen_txn_id is None  # type: ignore[union-attr]
+    assert await db.wallets.set_notify(5, A, False)
+    assert await db.wallets.set_last_seen_txn(5, A, 222)
+    assert (await db.users.get(5)).notify is False  # type: ignore[union-attr]
+    await db.wallets.set_session(5, A, b"\x01again", NOW + timedelta(minutes=1))
+    user = await db.users.get(5)
+    assert user is not None and user.tgt_ciphertext == b"\x01again"
+    assert user.session_started_at == NOW + timedelta(minutes=1)
+    assert user.notify is True  # a fresh login switches alerts back on
+    assert user.last_seen_txn_id == 222  # same wallet: nothing is announced twice
+
+    await db.wallets.set_session(5, B, b"\x01other", NOW + timedelta(minutes=2))
+    user = await db.users.get(5)
+    assert user is not None and user.wallet == B and user.tgt_ciphertext == b"\x01other"
+    assert user.last_seen_txn_id is None  # another wallet: its old history is not news
+    kept = await db.wallets.get(5, A)  # the first wallet's session is not touched by the second login
+    assert kept is not None and kept.tgt_ciphertext == b"\x01again" and kept.last_seen_txn_id == 222
 
     later = NOW + timedelta(minutes=5)
-    assert await db.users.touch(5, later)
+    assert await db.wallets.touch(5, B, later)
     assert (await db.users.get(5)).last_activity_at == later  # type: ignore[union-attr]
+    assert (await db.wallets.get(5, A)).last_activity_at == NOW + timedelta(minutes=1)  # type: ignore[union-attr]
 
-    assert [u.tg_id for u in await db.users.all_with_session()] == [5]
-    assert await db.users.clear_session(5)
-    assert not await db.users.clear_session(5)
+    assert [(w.tg_id, w.wallet) for w in await db.wallets.all_with_session()] == [(5, A), (5, B)]
+    assert await db.wallets.clear_session(5, B) == A  # the other logged-in wallet takes over
+    assert await db.wallets.clear_session(5, A) == A  # none left: the wallet stays current, logged out
+    assert await db.wallets.clear_session(5, A) == A
     user = await db.users.get(5)
     assert user is not None and not user.has_session and user.session_started_at is None
-    assert user.wallet == "79002223344"
-    assert await db.users.all_with_session() == []
+    assert user.wallet == A
+    assert await db.wallets.all_with_session() == []
+    # Logged out, but still known: /wallets can offer them again.
+    assert [(w.wallet, w.tgt_ciphertext) for w in await db.wallets.list_for(5)] == [(A, None), (B, None)]
 
 
 async def test_naive_datetimes_are_refused(db: Database) -> None:
     await db.users.ensure(5, "member", now=NOW)
     with pytest.raises(ValueError, match="naive"):
-        await db.users.touch(5, NOW.replace(tzinfo=None))
+        await db.wallets.set_session(5, A, b"x", NOW.replace(tzinfo=None))
+    await db.wallets.set_session(5, A, b"x", NOW)
+    with pytest.raises(ValueError, match="naive"):
+        await db.wallets.touch(5, A, NOW.replace(tzinfo=None))
+    assert (await db.users.get(5)).last_activity_at == NOW  # type: ignore[union-attr]
 
 
-async def test_language_notify_and_unknown_users(db: Database) -> None:
+async def test_language_name_notify_and_unknown_users(db: Database) -> None:
     await db.users.ensure(3, "member", now=NOW)
     assert await db.users.set_language(3, "en")
     assert (await db.users.get(3)).language == "en"  # type: ignore[union-attr]
-    assert await db.users.set_notify(3, False)
+    assert await db.users.set_name(3, "Анна", "anna")
+    user = await db.users.get(3)
+    assert user is not None and (user.first_name, user.username) == ("Анна", "anna")
+    assert await db.users.set_name(3, "Anna", None)
+    user = await db.users.get(3)
+    assert user is not None and (user.first_name, user.username) == ("Anna", None)
+    await db.wallets.set_session(3, A, b"x", NOW)
+    assert await db.wallets.set_notify(3, A, False)
     assert (await db.users.get(3)).notify is False  # type: ignore[union-attr]
+    assert not await db.wallets.set_notify(3, B, False)  # not one of their wallets
     assert not await db.users.set_language(999, "ru")
-    assert not await db.users.touch(999, NOW)
-    assert not await db.users.set_session(999, "79001112233", b"x", NOW)
+    assert not await db.users.set_name(999, "X", None)
+    assert not await db.wallets.touch(999, A, NOW)
+    assert not await db.wallets.set_notify(999, A, True)
+    assert not await db.wallets.set_last_seen_txn(999, A, 1)
+    assert not await db.users.set_current_wallet(999, A)
     assert await db.users.get(999) is None
+
+
+async def test_no_session_is_stored_for_an_unknown_user(db: Database) -> None:
+    # A /login that finishes after the member was removed must not leave a live ticket behind.
+    assert not await db.wallets.set_session(999, A, b"x", NOW)
+    assert await db.users.get(999) is None
+    assert await db.wallets.get(999, A) is None
+    assert await db.wallets.all_with_session() == []
 
 
 async def test_members_listing_and_count(db: Database) -> None:
@@ -95,7 +139,9 @@ async def test_members_listing_and_count(db: Database) -> None:
 async def test_remove_deletes_session_and_dialog_state(db: Database) -> None:
     await db.users.ensure(42, "member", now=NOW)
     await db.users.ensure(43, "member", now=NOW)
-    await db.users.set_session(42, "79001112233", b"secret-blob", NOW)
+    await db.wallets.set_session(42, A, b"secret-blob", NOW)
+    await db.wallets.set_session(42, B, b"secret-blob-2", NOW)
+    await db.wallets.set_session(43, A, b"their-blob", NOW)
     mine = StorageKey(bot_id=1, chat_id=42, user_id=42)
     theirs = StorageKey(bot_id=1, chat_id=43, user_id=43)
     await db.fsm.set_state(mine, "Transfer:amount")
@@ -104,26 +150,35 @@ async def test_remove_deletes_session_and_dialog_state(db: Database) -> None:
     assert await db.users.remove(42)
     assert not await db.users.remove(42)
     assert await db.users.get(42) is None
+    assert await db.wallets.list_for(42) == []
     assert await db.fsm.get_state(mine) is None
     assert await db.fsm.get_state(theirs) == "Transfer:amount"
-    rows = await db.sql.fetchall("SELECT tgt_ciphertext FROM users")
-    assert all(row[0] != b"secret-blob" for row in rows)
+    rows = await db.sql.fetchall("SELECT tg_id, tgt_ciphertext FROM wallets")
+    assert [(row[0], bytes(row[1])) for row in rows] == [(43, b"their-blob")]
+    assert (await db.users.get(43)).tgt_ciphertext == b"their-blob"  # type: ignore[union-attr]
 
 
 async def test_ciphertext_iteration_and_compare_and_swap(db: Database) -> None:
     for tg_id in (1, 2, 3):
         await db.users.ensure(tg_id, "member", now=NOW)
-    await db.users.set_session(1, "79001112233", b"one", NOW)
-    await db.users.set_session(3, "79001112234", b"three", NOW)
-    assert [pair async for pair in db.users.iter_ciphertexts()] == [(1, b"one"), (3, b"three")]
+    await db.wallets.set_session(1, A, b"one", NOW)
+    await db.wallets.set_session(1, B, b"one-b", NOW)
+    await db.wallets.set_session(3, B, b"three", NOW)
+    await db.wallets.set_session(2, A, b"two", NOW)
+    await db.wallets.clear_session(2, A)  # logged out: no blob to iterate
+    assert [row async for row in db.wallets.iter_ciphertexts()] == [(1, A, b"one"), (1, B, b"one-b"), (3, B, b"three")]
 
-    assert not await db.users.replace_ciphertext(1, b"new", expected=b"stale")
-    assert (await db.users.get(1)).tgt_ciphertext == b"one"  # type: ignore[union-attr]
-    assert await db.users.replace_ciphertext(1, b"new", expected=b"one")
-    assert (await db.users.get(1)).tgt_ciphertext == b"new"  # type: ignore[union-attr]
-    assert await db.users.replace_ciphertext(3, b"newer")
-    assert not await db.users.replace_ciphertext(2, b"x")  # no session: nothing to replace
-    assert (await db.users.get(2)).tgt_ciphertext is None  # type: ignore[union-attr]
+    assert not await db.wallets.replace_ciphertext(1, A, b"new", expected=b"stale")
+    assert (await db.wallets.get(1, A)).tgt_ciphertext == b"one"  # type: ignore[union-attr]
+    assert not await db.wallets.replace_ciphertext(1, A, b"new", expected=b"one-b")  # another wallet's blob
+    assert await db.wallets.replace_ciphertext(1, A, b"new", expected=b"one")
+    assert (await db.wallets.get(1, A)).tgt_ciphertext == b"new"  # type: ignore[union-attr]
+    assert (await db.wallets.get(1, B)).tgt_ciphertext == b"one-b"  # type: ignore[union-attr]
+    assert await db.wallets.replace_ciphertext(3, B, b"newer", expected=b"three")
+    assert (await db.users.get(3)).tgt_ciphertext == b"newer"  # type: ignore[union-attr]
+    assert not await db.wallets.replace_ciphertext(2, A, b"x", expected=b"two")  # no session: nothing to replace
+    assert (await db.wallets.get(2, A)).tgt_ciphertext is None  # type: ignore[union-attr]
+    assert not await db.wallets.replace_ciphertext(9, A, b"x", expected=b"one")
 
 
 async def test_times_come_back_aware_in_utc(db: Database) -> None:
