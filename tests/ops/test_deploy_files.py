@@ -25,6 +25,7 @@ RUN_COMMAND = (
     ".venv/bin/python -m bot"
 )
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest"
+CHECK_COMMANDS = [".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy bot"]
 
 
 def final_stage(dockerfile: str) -> str:
@@ -41,8 +42,31 @@ def test_readme_quick_start_commands_are_exact() -> None:
     lines = README.splitlines()
     assert RUN_COMMAND in lines
     assert TEST_COMMAND in lines
+
     ci = (REPO_ROOT / ".ci" / "run").read_text().splitlines()
-    assert ci[-1] == TEST_COMMAND
+    assert "set -euo pipefail" in ci
+    commands = [line for line in ci if line and not line.startswith(("#", "set ", "cd "))]
+    # The `[[ $? -eq 0 ]]` line stops the script when the chain fails before pytest (set -e alone would not).
+    assert commands == [TEST_COMMAND, "[[ $? -eq 0 ]]", *CHECK_COMMANDS]
+    for command in CHECK_COMMANDS:
+        assert command in README, f"the README's Development section lists what CI runs: {command}"
+
+
+@pytest.mark.parametrize(
+    ("chain", "code"),
+    [("true && false && true", 1), ("true && true && (exit 5)", 5)],
+    ids=["install fails", "pytest finds no tests"],
+)
+def test_ci_stops_at_a_failing_step(tmp_path: Path, chain: str, code: int) -> None:
+    # The script with its venv, install and pytest steps stood in for: a failure anywhere in the chain is
+    # CI's failure, with that step's exit code, and the linters do not run.
+    script = (REPO_ROOT / ".ci" / "run").read_text()
+    assert TEST_COMMAND in script
+    script = script.replace(TEST_COMMAND, chain).replace('cd "$(dirname "$0")/.."', f"cd {shlex.quote(str(tmp_path))}")
+    (tmp_path / "run").write_text(script)
+    result = subprocess.run(["bash", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == code
+    assert "ruff" not in result.stdout + result.stderr
 
 
 def test_image_installs_the_way_the_readme_does() -> None:
