@@ -18,6 +18,7 @@ from bot.ops.heartbeat import heartbeat_age, heartbeat_path
 from bot.ops.preflight import secret_values, webhook_secret
 from bot.storage.connection import SQLite
 from bot.storage.migrations import LATEST_VERSION, user_version
+from bot.storage.user_cache import UserCache
 from bot.storage.wallets import WalletRepository
 
 DEFAULT_TIMEOUT = 10.0
@@ -113,7 +114,9 @@ async def read_database(settings: Settings) -> tuple[Finding, list[tuple[int, by
             detail = f"{path} has schema version {version}, newer than this bot ({LATEST_VERSION}): upgrade"
             return Finding("database", False, detail), []
         if version == LATEST_VERSION:
-            tickets = [(tg_id, blob) async for tg_id, _wallet, blob in WalletRepository(sql).iter_ciphertexts()]
+            tickets = [
+                (tg_id, blob) async for tg_id, _wallet, blob in WalletRepository(sql, UserCache()).iter_ciphertexts()
+            ]
             detail = f"{path}, schema version {version} (current), {len(tickets)} stored session(s)"
         else:
             detail = f"{path}, schema version {version}; the bot migrates it to {LATEST_VERSION} at start"

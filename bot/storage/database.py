@@ -22,7 +22,7 @@ class Database:
     def __init__(self, sql: SQLite) -> None:
         self.sql = sql
         self.users = UserRepository(sql)
-        self.wallets = WalletRepository(sql)
+        self.wallets = WalletRepository(sql, self.users.user_cache)
         self.invites = InviteRepository(sql)
         self.transfers = TransferRepository(sql)
         self.requests = RequestRepository(sql)

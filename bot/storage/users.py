@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from .codec import dump_time, load_time
 from .connection import SQLite
 from .models import Role, User
+from .user_cache import UserCache, changes_user
 from .wallets import COLUMNS as WALLET_COLUMNS
 from .wallets import wallet_session
 
@@ -40,13 +41,20 @@ def _check_role(role: str) -> None:
 
 
 class UserRepository:
-    def __init__(self, sql: SQLite) -> None:
+    def __init__(self, sql: SQLite, user_cache: UserCache | None = None) -> None:
         self._sql = sql
+        self.user_cache = user_cache or UserCache()
 
     async def get(self, tg_id: int) -> User | None:
+        hit, user = self.user_cache.get(tg_id)
+        if hit:
+            return user
         row = await self._sql.fetchone(f"{_SELECT} WHERE u.tg_id = ?", (tg_id,))
-        return None if row is None else _user(row)
+        user = None if row is None else _user(row)
+        self.user_cache.put(tg_id, user)
+        return user
 
+    @changes_user
     async def ensure(self, tg_id: int, role: Role, *, now: datetime | None = None) -> User:
         """Returns the user, creating them with `role` if new.
 
@@ -62,24 +70,29 @@ class UserRepository:
             """,
             (tg_id, role, dump_time(now or datetime.now(UTC))),
         )
+        self.user_cache.drop(tg_id)
         user = await self.get(tg_id)
         assert user is not None  # just written
         return user
 
+    @changes_user
     async def set_role(self, tg_id: int, role: Role) -> bool:
         _check_role(role)
         return await self._sql.execute("UPDATE users SET role = ? WHERE tg_id = ?", (role, tg_id)) == 1
 
+    @changes_user
     async def set_language(self, tg_id: int, language: str | None) -> bool:
         changed = await self._sql.execute("UPDATE users SET language = ? WHERE tg_id = ?", (language, tg_id))
         return changed == 1
 
+    @changes_user
     async def set_name(self, tg_id: int, first_name: str, username: str | None) -> bool:
         changed = await self._sql.execute(
             "UPDATE users SET first_name = ?, username = ? WHERE tg_id = ?", (first_name, username, tg_id)
         )
         return changed == 1
 
+    @changes_user
     async def set_current_wallet(self, tg_id: int, wallet: str) -> bool:
         """Makes one of the member's known wallets the one their commands act on."""
         changed = await self._sql.execute(
@@ -104,6 +117,7 @@ class UserRepository:
             row = await self._sql.fetchone("SELECT count(*) FROM users WHERE role = ?", (role,))
         return int(row[0]) if row is not None else 0
 
+    @changes_user
     async def remove(self, tg_id: int) -> bool:
         """Deletes the user together with their wallets (stored sessions) and any open dialog state."""
         async with self._sql.transaction() as tx:

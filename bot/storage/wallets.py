@@ -13,6 +13,7 @@ from datetime import datetime
 from .codec import dump_time, load_optional_time, load_time
 from .connection import SQLite
 from .models import WalletSession
+from .user_cache import UserCache, changes_user
 
 COLUMNS = "tg_id, wallet, tgt_ciphertext, session_started_at, last_activity_at, notify, last_seen_txn_id, created_at"
 
@@ -32,8 +33,12 @@ def wallet_session(row: sqlite3.Row, prefix: str = "") -> WalletSession:
 
 
 class WalletRepository:
-    def __init__(self, sql: SQLite) -> None:
+    """`users` is the user cache to drop an entry from when a member's wallet changes (their row reads
+    the current wallet with it)."""
+
+    def __init__(self, sql: SQLite, user_cache: UserCache) -> None:
         self._sql = sql
+        self.user_cache = user_cache
 
     async def get(self, tg_id: int, wallet: str) -> WalletSession | None:
         row = await self._sql.fetchone(f"SELECT {COLUMNS} FROM wallets WHERE tg_id = ? AND wallet = ?", (tg_id, wallet))
@@ -46,6 +51,7 @@ class WalletRepository:
         )
         return [wallet_session(row) for row in rows]
 
+    @changes_user
     async def set_session(self, tg_id: int, wallet: str, ciphertext: bytes, now: datetime) -> bool:
         """Stores a fresh login to `wallet` and makes it the member's current one. Alerts are switched on; the
         last seen payment is kept for a wallet seen before (nothing is announced twice) and unset for a new
@@ -70,12 +76,14 @@ class WalletRepository:
             )
         return True
 
+    @changes_user
     async def touch(self, tg_id: int, wallet: str, now: datetime) -> bool:
         changed = await self._sql.execute(
             "UPDATE wallets SET last_activity_at = ? WHERE tg_id = ? AND wallet = ?", (dump_time(now), tg_id, wallet)
         )
         return changed == 1
 
+    @changes_user
     async def clear_session(self, tg_id: int, wallet: str) -> str | None:
         """Drops the wallet's ticket. When it was the current wallet, another logged-in one (the most recently
         logged in) becomes current. Returns the member's current wallet afterwards."""
@@ -97,12 +105,14 @@ class WalletRepository:
                     await tx.execute("UPDATE users SET current_wallet = ? WHERE tg_id = ?", (current, tg_id))
             return current if isinstance(current, str) else None
 
+    @changes_user
     async def set_notify(self, tg_id: int, wallet: str, enabled: bool) -> bool:
         changed = await self._sql.execute(
             "UPDATE wallets SET notify = ? WHERE tg_id = ? AND wallet = ?", (1 if enabled else 0, tg_id, wallet)
         )
         return changed == 1
 
+    @changes_user
     async def set_last_seen_txn(self, tg_id: int, wallet: str, txn_id: int | None) -> bool:
         changed = await self._sql.execute(
             "UPDATE wallets SET last_seen_txn_id = ? WHERE tg_id = ? AND wallet = ?", (txn_id, tg_id, wallet)
@@ -123,6 +133,7 @@ class WalletRepository:
         for row in rows:
             yield int(row[0]), str(row[1]), bytes(row[2])
 
+    @changes_user
     async def replace_ciphertext(self, tg_id: int, wallet: str, blob: bytes, *, expected: bytes) -> bool:
         """Swaps the ticket blob only if the stored one is still `expected`, so a rotation running beside a
         fresh /login never overwrites the new ticket with the old one."""

@@ -185,3 +185,35 @@ async def test_times_come_back_aware_in_utc(db: Database) -> None:
     user = await db.users.ensure(1, "member", now=NOW.astimezone(timezone(timedelta(hours=-5))))
     assert user.created_at == NOW
     assert user.created_at.utcoffset() == UTC.utcoffset(None)
+
+
+async def test_the_cached_row_follows_every_write(db: Database) -> None:
+    """Each update reads its user from memory; whatever the repositories write is what the next read sees."""
+    await db.users.ensure(7, "member", now=NOW)
+    assert (await db.users.get(7)).current is None  # type: ignore[union-attr]
+    await db.wallets.set_session(7, A, b"blob", NOW)
+    user = await db.users.get(7)
+    assert user is not None and user.wallet == A and user.tgt_ciphertext == b"blob"
+    await db.wallets.touch(7, A, NOW + timedelta(minutes=5))
+    user = await db.users.get(7)
+    assert user is not None and user.last_activity_at == NOW + timedelta(minutes=5)
+    await db.wallets.set_notify(7, A, False)
+    assert (await db.users.get(7)).notify is False  # type: ignore[union-attr]
+    await db.users.set_name(7, "Rita", "rita")
+    await db.users.set_language(7, "en")
+    user = await db.users.get(7)
+    assert user is not None and (user.first_name, user.username, user.language) == ("Rita", "rita", "en")
+    await db.wallets.clear_session(7, A)
+    assert (await db.users.get(7)).tgt_ciphertext is None  # type: ignore[union-attr]
+    await db.users.remove(7)
+    assert await db.users.get(7) is None
+
+
+async def test_outsiders_do_not_grow_the_cache_without_bound() -> None:
+    from bot.storage.user_cache import UserCache
+
+    cache = UserCache(size=100)
+    for tg_id in range(1000):
+        cache.put(tg_id, None)
+    assert cache.get(999) == (True, None) and cache.get(0) == (False, None)
+    assert len(cache._rows) == 100
