@@ -16,6 +16,8 @@ announces the ones that arrived since, so it may run late without losing anythin
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -50,7 +52,12 @@ RESUME_WINDOW = timedelta(days=MAX_WINDOW_DAYS)
 # visible in the history a little after the moment it is dated.
 WINDOW_MARGIN = timedelta(hours=1)
 MAX_PAGES_PER_POLL = 4
-ROSTER_REFRESH = 10.0  # seconds between re-reads of the logged-in members
+# The roster is re-read when a login, logout, alerts switch or removal changed it (the storage counts
+# those writes), and at least this often anyway.
+ROSTER_REFRESH = 60.0
+# Polls in flight at once. Each wallet is asked once per interval whatever this is; it only has to be
+# large enough that N wallets / interval polls a second fit in: 16 × ~50 ms per poll ≈ 300 polls/s.
+CONCURRENCY = 16
 MAX_ALERTS_PER_POLL = 10
 RATE_LIMIT_PAUSE = 300.0  # QIWI's history block lasts about five minutes
 BACKOFF_CAP = 1800.0
@@ -117,7 +124,7 @@ class AlertPoller:
         access: Access,
         *,
         interval: float = 60.0,
-        concurrency: int = 4,
+        concurrency: int = CONCURRENCY,
         default_language: str = "ru",
         rng: random.Random | None = None,
     ) -> None:
@@ -137,6 +144,10 @@ class AlertPoller:
         self._told_to_login: dict[tuple[int, str], datetime | None] = {}
         self._roster: list[WalletSession] = []
         self._roster_due = 0.0
+        self._roster_generation = -1
+        # Due polls by time: (due, order, key); an entry whose schedule moved since is skipped when popped.
+        self._due: list[tuple[float, int, tuple[int, str]]] = []
+        self._order = itertools.count()
         # Who is who, refreshed with the roster: a payer's wallet that belongs to a member is shown by name.
         self._names_by_wallet: dict[str, str] = {}
         self._wallet_counts: dict[int, int] = {}
@@ -153,7 +164,8 @@ class AlertPoller:
         if stored is None or not stored.notify or stored.tgt_ciphertext is None:
             return PollResult.SKIPPED
         key = (tg_id, stored.wallet)
-        schedule = self._schedules.setdefault(key, _Schedule(next_due=0.0))
+        # A poll outside the schedule (a test, a first look) narrows nothing and schedules nothing.
+        schedule = self._schedules.get(key) or _Schedule(next_due=0.0)
         mark = stored.last_seen_txn_id
         now = self.sessions.clock()
         since = (stored.session_started_at or now) if mark is None else None
@@ -261,17 +273,19 @@ class AlertPoller:
 
     # -- the schedule ----------------------------------------------------------------------------------
 
-    def _after(self, schedule: _Schedule, result: PollResult, wallet: str, now: float) -> None:
+    def _after(self, key: tuple[int, str], schedule: _Schedule, result: PollResult, now: float) -> None:
+        if self._schedules.get(key) is not schedule:
+            return  # left the roster while its poll ran
         if result in (PollResult.OK, PollResult.SEEDED, PollResult.SKIPPED, PollResult.SESSION_ENDED):
             schedule.failures = 0
-            schedule.next_due = now + self.interval * self._rng.uniform(0.9, 1.1)
+            self._push(key, schedule, now + self.interval * self._rng.uniform(0.9, 1.1))
             return
         schedule.failures += 1
         delay = min(BACKOFF_CAP, self.interval * 2.0**schedule.failures)
         if result is PollResult.RATE_LIMITED:
             delay = max(delay, RATE_LIMIT_PAUSE)
-            self._blocked_until[wallet] = now + delay
-        schedule.next_due = now + delay * self._rng.uniform(1.0, 1.2)
+            self._blocked_until[key[1]] = now + delay
+        self._push(key, schedule, now + delay * self._rng.uniform(1.0, 1.2))
 
     def delay_for(self, tg_id: int, wallet: str | None = None) -> float | None:
         """Seconds until the next poll of the member's wallet (any of theirs when not given; None if not
@@ -281,6 +295,15 @@ class AlertPoller:
 
     def schedule_of(self, tg_id: int, wallet: str) -> _Schedule | None:
         return self._schedules.get((tg_id, wallet))
+
+    def poll_soon(self, tg_id: int, wallet: str) -> bool:
+        """Moves the wallet's next poll to now (the next tick starts it). False when it is not scheduled."""
+        key = (tg_id, wallet)
+        schedule = self._schedules.get(key)
+        if schedule is None:
+            return False
+        self._push(key, schedule, asyncio.get_running_loop().time())
+        return True
 
     async def _refresh_roster(self) -> None:
         users = {u.tg_id: u for u in self.access.inside(await self.db.users.list_all())}
@@ -294,41 +317,55 @@ class AlertPoller:
         self._names_by_wallet = {w.wallet: labels[w.tg_id] for w in wallets if w.tg_id in labels}
 
     async def tick(self) -> None:
-        """Starts the polls that are due. The loop calls it about once a second."""
+        """Starts the polls that are due. The alert job calls it about once a second; with nothing due it
+        costs a look at the top of a heap."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if now >= self._roster_due:
-            # Re-read who is logged in only now and then: with thousands of members a read per tick costs
-            # more CPU than the polls. Each poll re-reads its member, so a logout is honoured at once anyway.
+        generation = self.db.users.user_cache.generation
+        if now >= self._roster_due or generation != self._roster_generation:
+            self._roster_generation = generation
             await self._refresh_roster()
-            self._roster_due = now + min(ROSTER_REFRESH, self.interval / 4)
+            self._roster_due = now + ROSTER_REFRESH
+            self._reschedule(now)
+        while self._due and self._due[0][0] <= now:
+            due, _, key = heapq.heappop(self._due)
+            schedule = self._schedules.get(key)
+            if schedule is None or schedule.next_due != due:
+                continue  # the wallet left the roster, or its poll moved
+            tg_id, wallet = key
+            if wallet in self._in_flight:
+                # Another member's poll of the same wallet is running: this one waits for the next interval.
+                self._push(key, schedule, now + self.interval * self._rng.uniform(0.9, 1.1))
+                continue
+            if self._blocked_until.get(wallet, 0.0) > now:
+                self._push(key, schedule, self._blocked_until[wallet])
+                continue
+            self._in_flight[wallet] = loop.create_task(self._run_one(tg_id, wallet, schedule))
+
+    def _reschedule(self, now: float) -> None:
+        """After a roster read: new wallets get their first poll, spread evenly over one interval so a
+        start does not poll everyone at once; wallets no longer in the roster are forgotten."""
         present = {(w.tg_id, w.wallet) for w in self._roster}
         for gone in set(self._schedules) - present:
             del self._schedules[gone]
             self._told_to_login.pop(gone, None)
-        for stored in self._roster:
-            key = (stored.tg_id, stored.wallet)
-            schedule = self._schedules.get(key)
-            if schedule is None:
-                # Spread the first polls over one interval, so a restart does not poll everyone at once.
-                first = now + self.interval * self._rng.uniform(0.5, 1.5)
-                schedule = self._schedules[key] = _Schedule(first)
-            if schedule.next_due > now or stored.wallet in self._in_flight:
-                continue
-            if self._blocked_until.get(stored.wallet, 0.0) > now:
-                schedule.next_due = self._blocked_until[stored.wallet]
-                continue
-            self._in_flight[stored.wallet] = loop.create_task(self._run_one(stored.tg_id, stored.wallet, schedule))
+        for key in present - set(self._schedules):
+            schedule = self._schedules[key] = _Schedule(0.0)
+            self._push(key, schedule, now + self.interval * self._rng.random())
+
+    def _push(self, key: tuple[int, str], schedule: _Schedule, due: float) -> None:
+        schedule.next_due = due
+        heapq.heappush(self._due, (due, next(self._order), key))
 
     async def _run_one(self, tg_id: int, wallet: str, schedule: _Schedule) -> PollResult:
         try:
             async with self._slots:
                 result = await self.poll_user(tg_id, wallet)
-            self._after(schedule, result, wallet, asyncio.get_running_loop().time())
+            self._after((tg_id, wallet), schedule, result, asyncio.get_running_loop().time())
             return result
         except Exception:
             log.exception("alerts: poll for user %s crashed", tg_id)
-            self._after(schedule, PollResult.FAILED, wallet, asyncio.get_running_loop().time())
+            self._after((tg_id, wallet), schedule, PollResult.FAILED, asyncio.get_running_loop().time())
             return PollResult.FAILED
         finally:
             self._in_flight.pop(wallet, None)

@@ -20,6 +20,9 @@ class UserCache:
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
         self._rows: OrderedDict[int, User | None] = OrderedDict()
+        # Counts the writes that change who has a session with alerts on (login, logout, the alerts switch,
+        # a role or a removal): the alert poller re-reads its roster when this moves, not on a timer.
+        self.generation = 0
 
     def get(self, tg_id: int) -> tuple[bool, User | None]:
         if tg_id not in self._rows:
@@ -38,6 +41,10 @@ class UserCache:
 
     def clear(self) -> None:
         self._rows.clear()
+
+
+# The writes after which the alert poller's roster may differ.
+ROSTER_WRITES = frozenset({"set_session", "clear_session", "set_notify", "ensure", "set_role", "remove"})
 
 
 class _HasUserCache(Protocol):
@@ -62,5 +69,7 @@ def changes_user(
             return await method(self, tg_id, *args, **kwargs)
         finally:
             self.user_cache.drop(tg_id)
+            if method.__name__ in ROSTER_WRITES:
+                self.user_cache.generation += 1
 
     return wrapper

@@ -174,7 +174,9 @@ async def test_423_backs_off_for_the_block_and_then_resumes(stack: Stack, i18n: 
     alerts = poller(stack, i18n, interval=0.05)
     await alerts.poll_user(ALICE)
     stack.emulator.faults.inject("history", "status", status=423)
-    await alerts.tick()  # polls at once: ALICE's schedule exists since the direct poll above
+    await alerts.tick()  # reads the roster: ALICE's wallet is scheduled
+    assert alerts.poll_soon(ALICE, MAIN_WALLET)
+    await alerts.tick()
     await alerts.wait_idle()
     delay = alerts.delay_for(ALICE)
     assert delay is not None and delay >= RATE_LIMIT_PAUSE - 1
@@ -201,9 +203,7 @@ async def test_errors_back_off_exponentially(stack: Stack, i18n: CatalogI18n) ->
         assert schedule_delay is not None
         delays.append(schedule_delay)
         # Make it due again at once, to watch the next failure's delay grow.
-        schedule = alerts.schedule_of(ALICE, MAIN_WALLET)
-        assert schedule is not None
-        schedule.next_due = 0.0
+        assert alerts.poll_soon(ALICE, MAIN_WALLET)
     assert delays[0] < delays[1] < delays[2]
     stack.emulator.faults.clear()
 
@@ -276,9 +276,7 @@ async def test_every_logged_in_wallet_is_polled_and_the_alert_names_the_wallet_a
         await alerts.tick()
         await alerts.wait_idle()
         for wallet in (MAIN_WALLET, EMPTY_WALLET):
-            schedule = alerts.schedule_of(ALICE, wallet)
-            assert schedule is not None, wallet
-            schedule.next_due = 0.0
+            assert alerts.poll_soon(ALICE, wallet), wallet
     stack.sent.clear()
     stack.emulator.add_incoming(MAIN_WALLET, Decimal("12"), RECEIVER_WALLET, "от Риты")
     stack.emulator.add_incoming(EMPTY_WALLET, Decimal("7"), "79261234567", "")
@@ -291,3 +289,30 @@ async def test_every_logged_in_wallet_is_polled_and_the_alert_names_the_wallet_a
     to_empty = next(t for t in texts if "7,00" in t)
     assert "+7 900 111-22-33" in to_main and "+7 900 333-44-55" in to_empty  # which wallet was paid
     assert "Rita, +7 900 222-33-44" in to_main  # the payer's wallet is a member's: by name first
+
+
+async def test_a_login_or_logout_reaches_the_schedule_at_the_next_tick_not_after_a_timer(
+    stack: Stack, i18n: CatalogI18n
+) -> None:
+    alerts = poller(stack, i18n, interval=30.0)
+    await alerts.tick()
+    assert alerts.delay_for(ALICE) is None
+    await stack.login(ALICE, MAIN_WALLET)
+    await alerts.tick()
+    delay = alerts.delay_for(ALICE)
+    assert delay is not None and 0 <= delay <= 30.0  # first polls spread over one interval
+    await stack.sessions.logout(ALICE)
+    await alerts.tick()
+    assert alerts.delay_for(ALICE) is None
+
+
+async def test_nothing_due_costs_no_database_read(stack: Stack, i18n: CatalogI18n) -> None:
+    await stack.login(ALICE, MAIN_WALLET)
+    alerts = poller(stack, i18n, interval=30.0)
+    await alerts.tick()
+    statements: list[str] = []
+    await stack.db.sql._conn.set_trace_callback(statements.append)
+    for _ in range(100):
+        await alerts.tick()
+    await stack.db.sql._conn.set_trace_callback(None)
+    assert statements == []
