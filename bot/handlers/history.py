@@ -1,7 +1,9 @@
 """/history: newest payments first; buttons page back in time and filter All / Incoming / Outgoing.
 
-Buttons edit the same message. The page cursor (QIWI's nextTxnId + nextTxnDate) travels in the button's
-callback data, so a page survives restarts and needs no stored state.
+Buttons edit the same message. Where the next page starts (its 90-day window, QIWI's cursor inside it and
+the empty windows seen so far: bot/services/history.py) travels in the button's callback data, so a page
+survives restarts, needs no stored state, and an old button shows the same list after new payments arrive.
+Paging goes on past the oldest page of a window into the 90 days before it, until the history has ended.
 """
 
 from __future__ import annotations
@@ -14,25 +16,45 @@ from bot.callbacks import HistoryOp, HistoryPage
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.inline import history_keyboard
-from bot.services.history import cursor_date, history_window, next_cursor, payment_line
+from bot.services.history import (
+    HistoryPosition,
+    newest_position,
+    payment_line,
+    position_fields,
+    position_from_fields,
+)
 from bot.services.wallet import WalletService
+from bot.timeutil import show_moment
+
+
+def older_button(op: HistoryOp, position: HistoryPosition) -> HistoryPage:
+    window, next_id, next_date, empty = position_fields(position)
+    return HistoryPage(op=op, window=window, next_id=next_id, next_date=next_date, empty=empty)
 
 
 async def render(
-    tg_id: int, wallet: WalletService, tr: Translator, op: HistoryOp, next_id: int = 0, next_date: int = 0
+    tg_id: int, wallet: WalletService, tr: Translator, op: HistoryOp, page: HistoryPage | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    start, end = history_window(wallet.now())
-    first_page = next_id == 0
-    cursor = None if first_page else (next_id, cursor_date(next_date))
-    page = await wallet.history_page(tg_id, operation=op.value, start=start, end=end, cursor=cursor)
-    lines = [
-        f"<b>{tr(f'history.title.{op.value.lower()}')}</b>" + ("" if first_page else " " + tr("history.older_marker"))
-    ]
-    if page.payments:
-        lines += [payment_line(p, tr.language, tr) for p in page.payments]
+    now = wallet.now()
+    first_page = page is None or page.window == 0
+    if page is None:
+        position = newest_position(now)
     else:
-        lines.append(tr("history.empty") if first_page else tr("history.no_more"))
-    older = next_cursor(page.next_txn_id, page.next_txn_date) if page.payments else None
+        position = position_from_fields(page.window, page.next_id, page.next_date, page.empty, now)
+    walk = await wallet.history_walk(tg_id, operation=op.value, position=position)
+    title = f"<b>{tr(f'history.title.{op.value.lower()}')}</b>"
+    lines = [title if first_page else f"{title} {tr('history.older_marker')}"]
+    lines += [payment_line(p, tr.language, tr) for p in walk.payments]
+    back_to = show_moment(walk.searched_back_to, "date")
+    if walk.older is None:
+        if walk.payments:
+            lines.append(tr("history.the_end", date=back_to))
+        else:
+            lines.append(tr("history.empty", date=back_to) if first_page else tr("history.no_more", date=back_to))
+    elif not walk.payments:
+        # The page stopped early (the member's read budget) before it found anything: say how far it looked.
+        lines.append(tr("history.nothing_yet", date=back_to))
+    older = None if walk.older is None else older_button(op, walk.older)
     return "\n".join(lines), history_keyboard(tr, op, older, first_page=first_page)
 
 
@@ -45,9 +67,7 @@ async def history(message: Message, wallet: WalletService, tr: Translator) -> No
 async def history_page(
     callback: CallbackQuery, callback_data: HistoryPage, wallet: WalletService, tr: Translator
 ) -> None:
-    text, keyboard = await render(
-        callback.from_user.id, wallet, tr, callback_data.op, callback_data.next_id, callback_data.next_date
-    )
+    text, keyboard = await render(callback.from_user.id, wallet, tr, callback_data.op, callback_data)
     await answer_press(callback)
     await edit_pressed(callback, text, keyboard)
 

@@ -1,5 +1,8 @@
-"""/stats: incoming, outgoing and net per currency; this month by default, other periods by button.
-The chart of the period follows the totals."""
+"""/stats: incoming, outgoing and net per currency; this month by default, other periods by button, any past
+month through the picker. The chart of the period follows the totals.
+
+Outgoing is QIWI's total, commission included (the text says so), and the chart counts it the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +13,42 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.callbacks import StatsPeriod, StatsPeriodName
+from bot.callbacks import StatsPeriod, StatsPeriodMonth, StatsPeriodMonths, StatsPeriodName
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
-from bot.keyboards.inline import stats_keyboard
+from bot.keyboards.inline import stats_keyboard, stats_month_keyboard
 from bot.money import format_money
 from bot.qiwi.errors import QiwiError
-from bot.services.chart import ChartRenderer, stats_chart
-from bot.services.history import Period, signed_money, stats_period, totals_by_currency
+from bot.services.chart import ChartRenderer, ChartWords, stats_chart
+from bot.services.history import (
+    Period,
+    last_month_number,
+    month_label,
+    month_period,
+    month_picker_page,
+    signed_money,
+    stats_period,
+    totals_by_currency,
+)
 from bot.services.sessions import NotLoggedIn, SessionEnded
 from bot.services.wallet import SlowDown, WalletService
-from bot.timeutil import show_span
+from bot.timeutil import show_moment, show_span
 
 log = logging.getLogger(__name__)
 
 
+def period_header(tr: Translator, period: Period) -> str:
+    if period.name == "month" and period.single_day:
+        # The 1st of the month: "this month" is today so far, and the header says so.
+        return tr("stats.header_first_day", date=show_moment(period.start, "date"))
+    return tr("stats.header", period=show_span(period.start, period.end))
+
+
 async def render(
-    tg_id: int, wallet: WalletService, tr: Translator, period: Period, name: StatsPeriodName
+    tg_id: int, wallet: WalletService, tr: Translator, period: Period, name: StatsPeriodName | None
 ) -> tuple[str, InlineKeyboardMarkup]:
     totals = await wallet.totals(tg_id, period.start, period.end)
-    lines = [tr("stats.header", period=show_span(period.start, period.end))]
+    lines = [period_header(tr, period)]
     rows = totals_by_currency(totals)
     for row in rows:
         lines += [
@@ -41,7 +60,8 @@ async def render(
         ]
     if not rows:
         lines.append(tr("stats.empty"))
-    return "\n".join(lines), stats_keyboard(tr, name)
+    keyboard = stats_keyboard(tr, name, last_month=last_month_number(wallet.now()), month_shown=name is None)
+    return "\n".join(lines), keyboard
 
 
 async def send_chart(
@@ -55,9 +75,14 @@ async def send_chart(
             period.start,
             period.end,
             chart,
-            title="{currency} · " + show_span(period.start, period.end),
-            in_label=tr("chart.incoming"),
-            out_label=tr("chart.outgoing"),
+            ChartWords(
+                title="{currency} · "
+                + (show_moment(period.start, "date") if period.single_day else show_span(period.start, period.end)),
+                incoming=tr("chart.legend.incoming"),
+                outgoing=tr("chart.legend.outgoing"),
+                net=tr("chart.legend.net"),
+                language=tr.language,
+            ),
         )
         if drawn is None:
             return
@@ -76,19 +101,58 @@ async def stats(message: Message, wallet: WalletService, chart: ChartRenderer, t
     await send_chart(message, message.from_user.id, wallet, chart, tr, period)
 
 
-async def stats_other_period(
-    callback: CallbackQuery, callback_data: StatsPeriod, wallet: WalletService, chart: ChartRenderer, tr: Translator
+async def show_period(
+    callback: CallbackQuery,
+    wallet: WalletService,
+    chart: ChartRenderer,
+    tr: Translator,
+    period: Period,
+    name: StatsPeriodName | None,
 ) -> None:
-    period = stats_period(callback_data.period, wallet.now())
-    text, keyboard = await render(callback.from_user.id, wallet, tr, period, callback_data.period)
+    text, keyboard = await render(callback.from_user.id, wallet, tr, period, name)
     await answer_press(callback)
     await edit_pressed(callback, text, keyboard)
     if isinstance(callback.message, Message):
         await send_chart(callback.message, callback.from_user.id, wallet, chart, tr, period)
 
 
+async def stats_other_period(
+    callback: CallbackQuery, callback_data: StatsPeriod, wallet: WalletService, chart: ChartRenderer, tr: Translator
+) -> None:
+    period = stats_period(callback_data.period, wallet.now())
+    await show_period(callback, wallet, chart, tr, period, callback_data.period)
+
+
+async def stats_months(
+    callback: CallbackQuery, callback_data: StatsPeriodMonths, wallet: WalletService, tr: Translator
+) -> None:
+    page = month_picker_page(wallet.now(), callback_data.last)
+    months = [(number, month_label(number, tr.language)) for number in page.months]
+    await answer_press(callback)
+    await edit_pressed(
+        callback, tr("stats.pick_month"), stats_month_keyboard(tr, months, earlier=page.earlier, later=page.later)
+    )
+
+
+async def stats_month(
+    callback: CallbackQuery,
+    callback_data: StatsPeriodMonth,
+    wallet: WalletService,
+    chart: ChartRenderer,
+    tr: Translator,
+) -> None:
+    try:
+        period = month_period("picked_month", callback_data.month, wallet.now())
+    except ValueError:
+        await answer_press(callback, tr("stale.button"))
+        return
+    await show_period(callback, wallet, chart, tr, period, None)
+
+
 def build_router() -> Router:
     router = Router(name="stats")
     router.message.register(stats, Command("stats"), flags={"chat_action": "typing"})
     router.callback_query.register(stats_other_period, StatsPeriod.filter())
+    router.callback_query.register(stats_months, StatsPeriodMonths.filter())
+    router.callback_query.register(stats_month, StatsPeriodMonth.filter())
     return router

@@ -1,7 +1,9 @@
 """/export: the history of a period as CSV a spreadsheet opens as it is.
 
 UTF-8 with a BOM (Excel otherwise reads Cyrillic as cp1251 garbage), ISO 8601 dates with their offset,
-amounts as plain decimals with `.`, one row per payment, every page of the period.
+amounts as plain decimals with `.` and two decimals ("10.00", "0.50"), one row per payment, every page of
+the period. Periods: this month, last month, the last 30 or 90 whole days (today included), or any past
+calendar month (`month_export_period`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
 from bot.phone import InvalidPhone, normalize_phone
-from bot.services.history import Period, counterparty, stats_period
+from bot.services.history import Period, counterparty, last_days, month_period, stats_period
 from bot.timeutil import MSK
 
 if TYPE_CHECKING:
@@ -39,18 +41,32 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_period(name: str, now: datetime) -> Period:
-    """This month, last month, or the last 30 / 90 days (Moscow time, as QIWI counts)."""
+    """This month, last month, or the last 30 / 90 whole days, today included (Moscow time, as QIWI counts;
+    90 days from 00:00 of the first day to now stay inside QIWI's 90-day window)."""
     if name == "days90":
-        end = now.astimezone(MSK).replace(microsecond=0)
-        return Period(name, end - timedelta(days=90), end)
+        return last_days(name, 90, now)
     if name not in EXPORT_PERIODS:
         raise ValueError(f"unknown export period {name!r}")
     return stats_period(name, now)
 
 
+def month_export_period(number: int, now: datetime) -> Period:
+    """A calendar month by number (year * 12 + month - 1); ValueError for one not begun yet."""
+    return month_period("picked_month", number, now)
+
+
+_CENTS = Decimal("0.01")
+
+
 def _amount(value: Decimal) -> str:
-    # "f" keeps 1E+3 from ever appearing; the sign lives in `direction`.
-    return format(abs(value), "f")
+    """`10.00`, `0.50`: two decimals always. "f" keeps 1E+3 from ever appearing; the sign lives in
+    `direction`. QIWI never sends fractions of a kopeck; should one come, it is written in full, not rounded."""
+    with localcontext() as context:
+        context.prec = max(context.prec, len(value.as_tuple().digits) + 4, value.adjusted() + 4)
+        value = abs(value)
+        if value.is_finite() and value == value.quantize(_CENTS):
+            value = value.quantize(_CENTS)
+    return format(value, "f")
 
 
 def _text(value: str | None) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.qiwi.client import QiwiClient
 from bot.qiwi.models import Account, HistoryPage, Payment, Totals
+from bot.services.history import READS_PER_PAGE, HistoryPosition, HistoryWalk
 from bot.services.sessions import Session, SessionService
 
 HISTORY_PAGE_ROWS = 10
@@ -109,6 +110,70 @@ class WalletService:
             )
 
         return await self.sessions.run(tg_id, call)
+
+    async def history_walk(
+        self,
+        tg_id: int,
+        *,
+        operation: str,
+        position: HistoryPosition,
+        rows: int = HISTORY_PAGE_ROWS,
+        max_reads: int = READS_PER_PAGE,
+    ) -> HistoryWalk:
+        """One page of up to `rows` payments from `position` back in time, and where the page after it starts
+        (None once the history has ended: see bot/services/history.py).
+
+        A page ends where its 90-day window does once it has something to show, so a page costs one QIWI
+        read however sparse the wallet; only a press that finds its window empty reads on into older ones,
+        up to the year of empty windows that ends the history.
+
+        The first read is charged to the member's budget like any other (SlowDown when it is spent); a
+        further read the budget refuses, or one past `max_reads`, ends the page early instead, and the
+        Older button carries on from there.
+        """
+        self.budget.spend(tg_id)
+
+        async def call(qiwi: QiwiClient, session: Session) -> HistoryWalk:
+            payments: list[Payment] = []
+            at: HistoryPosition | None = position
+            searched = position.window_start
+            reads = 0
+            while at is not None and len(payments) < rows:
+                if reads >= max_reads or (reads and not self._spend_quietly(tg_id)):
+                    break
+                page = await qiwi.history(
+                    session.tgt,
+                    session.wallet,
+                    rows=rows - len(payments),
+                    operation=operation,
+                    start=at.window_start,
+                    end=at.window_end,
+                    next_txn_id=None if at.cursor is None else at.cursor[0],
+                    next_txn_date=None if at.cursor is None else at.cursor[1],
+                )
+                reads += 1
+                searched = at.window_start
+                payments += page.payments
+                following = None
+                if page.next_txn_id is not None and page.next_txn_date is not None and page.payments:
+                    following = (page.next_txn_id, page.next_txn_date)
+                if following is not None and following != at.cursor:
+                    at = HistoryPosition(at.window_end, following)
+                else:
+                    # This window has nothing more. It counts as empty only when read from its newest end.
+                    at = at.older_window(this_one_was_empty=at.cursor is None and not page.payments)
+                    if payments:
+                        break  # a page with something to show ends with its window: one read, not five
+            return HistoryWalk(payments, at, searched)
+
+        return await self.sessions.run(tg_id, call)
+
+    def _spend_quietly(self, tg_id: int) -> bool:
+        try:
+            self.budget.spend(tg_id)
+        except SlowDown:
+            return False
+        return True
 
     async def totals(self, tg_id: int, start: datetime, end: datetime) -> Totals:
         self.budget.spend(tg_id)

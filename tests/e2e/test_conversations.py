@@ -114,7 +114,7 @@ async def test_login_deletes_the_password_message_even_when_wrong(stand: Stand) 
     deletions = {action.message_id for action in admin.transcript if action.kind == "delete"}
     assert {wrong["message"]["message_id"], right["message"]["message_id"]} <= deletions
 
-    (ciphertext,) = stand.query("SELECT tgt_ciphertext FROM users WHERE tg_id = ?", ADMIN)[0]
+    (ciphertext,) = stand.query("SELECT tgt_ciphertext FROM wallets WHERE tg_id = ?", ADMIN)[0]
     assert ciphertext, "the ticket should be stored (encrypted)"
     tgts = [t.ticket for t in stand.emulator.issued_tickets if t.kind == "TGT" and t.wallet == wallet]
     assert tgts and all(t.encode() not in ciphertext for t in tgts)
@@ -248,7 +248,7 @@ async def test_qiwi_failures_each_get_their_answer(stand: Stand) -> None:
 
     faults.inject("balance", "status", status=401)
     await say(user, "/balance", "Please /login again")
-    assert stand.query("SELECT tgt_ciphertext FROM users WHERE tg_id = ?", TROUBLE) == [(None,)]
+    assert stand.query("SELECT tgt_ciphertext FROM wallets WHERE tg_id = ?", TROUBLE) == [(None,)]
     await say(user, "/balance", "You are not logged in to QIWI")
     await login(user, "79110000005", "Troub1e-secret")
     await say(user, "/balance", rub(Decimal("300")))

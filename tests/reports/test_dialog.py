@@ -16,6 +16,8 @@ from bot.qiwi.client import QiwiClient
 from bot.sandbox import EmulatorServer
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET, RECEIVER_WALLET
 from bot.services import chart
+from bot.services.history import month_label, month_number, month_period
+from bot.timeutil import MSK, show_moment, show_span
 from tests.bot.harness import ADMIN_ID, RunningBot, ask, login
 from tests.service_stack import OTHER_ID, arrive
 
@@ -52,7 +54,7 @@ async def test_stats_chart_is_a_png_and_does_not_block_others(
     started, release = threading.Event(), threading.Event()
     real = chart.render_png
 
-    def held_render(*args: object, **kwargs: object) -> bytes:
+    def held_render(*args: object, **kwargs: object) -> chart.RenderedChart:
         started.set()
         # Holds the drawing until Bob has been answered; were it on the event loop, Bob never would be.
         assert release.wait(10)
@@ -70,5 +72,70 @@ async def test_stats_chart_is_a_png_and_does_not_block_others(
     assert not [a for a in alice.transcript if a.kind == "photo"]
     release.set()
     photo = await alice.wait_for(kind="photo")
-    assert photo.file is not None and png_size(photo.file.data) == (1000, 600)
+    assert photo.file is not None and png_size(photo.file.data) == (chart.WIDTH, chart.HEIGHT)
     assert "green" in (photo.text or "")
+
+
+async def test_export_any_past_month_through_the_picker(running_bot: RunningBot) -> None:
+    emulator = running_bot.emulator
+    user = running_bot.user(ADMIN_ID)
+    await login(user)
+    now = emulator.clock.now().astimezone(MSK)
+    number = month_number(now.date()) - 14  # beyond the first page of the picker
+    period = month_period("m", number, now)
+    wallet = emulator.wallet(MAIN_WALLET)
+    for day, amount in ((1, "10"), (15, "0.5"), (28, "1234.56")):
+        emulator.add_incoming(MAIN_WALLET, Decimal(amount), "79261234567", f"old {day}")
+        wallet.history[-1].date = period.start + timedelta(days=day - 1, hours=12)
+    wallet.history[-1].date = period.end  # the month's very last second is in it
+    emulator.add_incoming(MAIN_WALLET, Decimal("99"), "79261234567", "the month after")
+    wallet.history[-1].date = period.end + timedelta(seconds=1)
+
+    await ask(user, "/export", "Which period")
+    await user.press("📅 Month…")
+    picker = await user.wait_for("Which month")
+    assert picker.kind == "edit" and len(picker.buttons) == 12 + 2  # twelve months, Earlier, Back
+    assert picker.button_texts()[0] == month_label(month_number(now.date()) - 1, "en")
+    await user.press("◀ Earlier")
+    earlier = await user.wait_for(lambda a: a.kind == "edit" and "Which month" in (a.text or ""))
+    assert "Later ▶" in earlier.button_texts()
+    await user.press("↩ Back")
+    back = await user.wait_for(lambda a: a.kind == "edit" and "Which period" in (a.text or ""))
+    assert "📅 Month…" in back.button_texts()
+    await user.press("📅 Month…")
+    await user.wait_for(lambda a: a.kind == "edit" and "Which month" in (a.text or ""))
+    await user.press("◀ Earlier")
+    await user.wait_for(lambda a: a.kind == "edit" and "Which month" in (a.text or ""))
+    await user.press(month_label(number, "en"))
+    document = await user.wait_for(kind="document")
+    assert document.file is not None
+    rows = list(csv.DictReader(io.StringIO(document.file.data.decode("utf-8-sig"), newline="")))
+    assert [r["amount"] for r in rows] == ["1234.56", "0.50", "10.00"]  # two decimals, always
+    assert "3 payments" in (document.text or "") and show_span(period.start, period.end).split(" – ")[1] in (
+        document.text or ""
+    )
+
+
+async def test_stats_say_what_their_period_means(running_bot: RunningBot) -> None:
+    emulator = running_bot.emulator
+    now = emulator.clock.now().astimezone(MSK)
+    first = (now.replace(day=1, hour=10, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
+    emulator.clock.advance(first - now)  # the 1st of next month, before logging in (sessions age with it)
+    user = running_bot.user(ADMIN_ID)
+    await login(user)
+    arrive(emulator, "100", "today")
+    stats = await ask(user, "/stats", "Statistics")
+    assert f"for today, {show_moment(first, 'date')}" in stats and "just begun" in stats
+    assert "Outgoing: " in stats and "(commission included)" in stats
+    await user.wait_for(kind="photo")
+
+    await user.press("📅 Month…")
+    await user.wait_for("which month")
+    last_month = month_number(first.date()) - 1
+    await user.press(month_label(last_month, "en"))
+    picked = await user.wait_for(lambda a: a.kind == "edit" and "Statistics for" in (a.text or ""))
+    period = month_period("m", last_month, first)
+    assert show_span(period.start, period.end) in (picked.text or "")
+    assert "• 📅 Month…" in picked.button_texts()
+    photo = await user.wait_for(kind="photo")
+    assert photo.file is not None and png_size(photo.file.data) == (chart.WIDTH, chart.HEIGHT)

@@ -7,8 +7,10 @@ import io
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from bot.qiwi.models import Money, Payment
-from bot.services.export import COLUMNS, Export, export_file, export_period, payment_row, write_csv
+from bot.services.export import COLUMNS, Export, _amount, export_file, export_period, payment_row, write_csv
 from bot.services.sessions import Session
 from bot.services.wallet import WalletService
 from bot.timeutil import MSK
@@ -104,15 +106,31 @@ def test_rows_are_spreadsheet_safe() -> None:
         error=None,
     )
     row = payment_row(payment)
-    assert row[0] == "2026-11-02T09:05:00+03:00" and row[1] == "out" and row[2] == "1000"
+    assert row[0] == "2026-11-02T09:05:00+03:00" and row[1] == "out" and row[2] == "1000.00"
     assert row[5].startswith("'=")  # not run as a formula
     assert row[4] == "79121112233"  # a wallet as its bare id: no "+", so neither a formula nor a quote
     back = parse(write_csv([payment]))[0]
     assert back["comment"] == row[5] and back["client_id"] == "1764000000000"
 
 
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        ("10", "10.00"),
+        ("0.5", "0.50"),
+        ("3497.5", "3497.50"),
+        ("-150.05", "150.05"),
+        ("0", "0.00"),
+        ("1E+5", "100000.00"),
+    ],
+)
+def test_amounts_have_two_decimals(amount: str, written: str) -> None:
+    assert _amount(Decimal(amount)) == written
+
+
 def test_periods() -> None:
     now = datetime(2026, 3, 15, 12, 0, tzinfo=MSK)
     assert export_period("prev_month", now).start == datetime(2026, 2, 1, tzinfo=MSK)
     ninety = export_period("days90", now)
-    assert ninety.end - ninety.start == timedelta(days=90)
+    assert ninety.days == 90 and ninety.start == datetime(2025, 12, 16, tzinfo=MSK) and ninety.end == now
+    assert ninety.end - ninety.start < timedelta(days=90)  # QIWI's window holds it whole
