@@ -11,6 +11,7 @@ from bot.callbacks import ExportPeriod, ExportPeriodList, ExportPeriodMonth, Exp
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.inline import export_keyboard, export_month_keyboard
+from bot.phone import format_phone
 from bot.services.export import export_file, export_period, month_export_period
 from bot.services.history import Period, last_month_number, month_label, month_picker_page
 from bot.services.wallet import WalletService
@@ -35,10 +36,10 @@ async def send_export(callback: CallbackQuery, wallet: WalletService, tr: Transl
     await edit_pressed(callback, tr("export.preparing", start=start, end=end))
     await message.bot.send_chat_action(message.chat.id, "upload_document")  # type: ignore[union-attr]
     export = export_file(await wallet.payments(callback.from_user.id, period.start, period.end), period)
-    await message.answer_document(
-        BufferedInputFile(export.content, filename=export.filename),
-        caption=tr("export.caption", rows=export.rows, start=start, end=end),
-    )
+    caption = tr("export.caption", rows=export.rows, start=start, end=end)
+    if (named := await wallet.named_wallet(callback.from_user.id)) is not None:
+        caption += "\n" + tr("wallet.acting_on", wallet=format_phone(named))
+    await message.answer_document(BufferedInputFile(export.content, filename=export.filename), caption=caption)
 
 
 async def export_chosen(

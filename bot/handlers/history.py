@@ -16,6 +16,7 @@ from bot.callbacks import HistoryOp, HistoryPage
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.inline import history_keyboard
+from bot.phone import format_phone
 from bot.services.history import (
     HistoryPosition,
     newest_position,
@@ -44,6 +45,8 @@ async def render(
     walk = await wallet.history_walk(tg_id, operation=op.value, position=position)
     title = f"<b>{tr(f'history.title.{op.value.lower()}')}</b>"
     lines = [title if first_page else f"{title} {tr('history.older_marker')}"]
+    if (named := await wallet.named_wallet(tg_id)) is not None:
+        lines.append(tr("wallet.acting_on", wallet=format_phone(named)))
     lines += [payment_line(p, tr.language, tr) for p in walk.payments]
     back_to = show_moment(walk.searched_back_to, "date")
     if walk.older is None:

@@ -18,6 +18,7 @@ from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.inline import stats_keyboard, stats_month_keyboard
 from bot.money import format_money
+from bot.phone import format_phone
 from bot.qiwi.errors import QiwiError
 from bot.services.chart import ChartRenderer, ChartWords, stats_chart
 from bot.services.history import (
@@ -49,6 +50,8 @@ async def render(
 ) -> tuple[str, InlineKeyboardMarkup]:
     totals = await wallet.totals(tg_id, period.start, period.end)
     lines = [period_header(tr, period)]
+    if (named := await wallet.named_wallet(tg_id)) is not None:
+        lines.append(tr("wallet.acting_on", wallet=format_phone(named)))
     rows = totals_by_currency(totals)
     for row in rows:
         lines += [

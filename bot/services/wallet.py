@@ -78,6 +78,13 @@ class WalletService:
     def now(self) -> datetime:
         return self.sessions.clock()
 
+    async def named_wallet(self, tg_id: int) -> str | None:
+        """The current wallet, for a member who has more than one (whose answers must say which one)."""
+        wallets = await self.sessions.wallets(tg_id)
+        if len(wallets) < 2:
+            return None
+        return await self.sessions.current_wallet(tg_id)
+
     async def balance(self, tg_id: int) -> Balance:
         self.budget.spend(tg_id)
 

@@ -26,6 +26,9 @@ async def test_two_wallets_switch_act_and_logout_of_the_current_one(running_bot:
     switched = await user.wait_for(lambda a: a.kind == "edit")
     assert "+7 900 111-22-33 ★" in (switched.text or "")
     assert "+7 900 111-22-33" in await ask(user, "/balance", "Balance")
+    # With more than one wallet, every answer says which one it is about.
+    assert "Wallet +7 900 111-22-33" in await ask(user, "/history", "Payments")
+    assert "Wallet +7 900 111-22-33" in await ask(user, "/stats", "Statistics")
 
     out = await ask(user, "/logout", "Logged out")
     assert "+7 900 111-22-33" in out and "+7 900 333-44-55" in out  # the other one is current now
