@@ -20,6 +20,7 @@ from bot.handlers.transfer import leave_dialog, show_summary
 from bot.i18n import Translator
 from bot.keyboards.requests import payer_picker, skip_comment
 from bot.money import format_money
+from bot.services.members import MemberService
 from bot.services.notifier import Notifier
 from bot.services.request_texts import request_money
 from bot.services.requests import PayOutcome, RequestProblem, RequestService, transfer_draft
@@ -179,6 +180,7 @@ async def pay_pressed(
     state: FSMContext,
     requests: RequestService,
     transfers: TransferService,
+    members: MemberService,
     notifier: Notifier,
     tr: Translator,
 ) -> None:
@@ -197,7 +199,7 @@ async def pay_pressed(
     await answer_press(callback)
     await leave_dialog(state, transfers, notifier, tg_id, tr)
     try:
-        await show_summary(message, state, transfers, tg_id, transfer_draft(request), tr)
+        await show_summary(message, state, transfers, members, tg_id, transfer_draft(request), tr)
     except BaseException:
         # NotLoggedIn (the middleware replies) or anything else: the request must not stay half-claimed.
         await asyncio.shield(requests.abandon(request.id))

@@ -84,7 +84,13 @@ async def leave_dialog(
 
 
 async def show_summary(
-    message: Message, state: FSMContext, transfers: TransferService, tg_id: int, draft: TransferDraft, tr: Translator
+    message: Message,
+    state: FSMContext,
+    transfers: TransferService,
+    members: MemberService,
+    tg_id: int,
+    draft: TransferDraft,
+    tr: Translator,
 ) -> None:
     """Writes the transfer row (its client id fixed from now) and answers `message` with the summary and
     its Confirm / Cancel buttons. Also the entry point for other features that open a ready transfer
@@ -94,8 +100,9 @@ async def show_summary(
     except DraftProblem as problem:
         await message.answer(_refusal(tr, problem, transfers))
         return
+    name = await members.name_for_wallet(transfer.recipient)
     sent = await message.answer(
-        summary_text(tr, tr.language, transfer, ttl_end=transfers.expires_at(transfer)),
+        summary_text(tr, tr.language, transfer, ttl_end=transfers.expires_at(transfer), recipient_name=name),
         reply_markup=summary_keyboard(tr, transfer.id),
     )
     await transfers.set_message(transfer.id, sent.chat.id, sent.message_id)
@@ -132,7 +139,7 @@ async def transfer_command(
     except DraftProblem as problem:
         await message.answer(_refusal(tr, problem, transfers) + "\n" + tr("transfer.usage"))
         return
-    await show_summary(message, state, transfers, tg_id, draft, tr)
+    await show_summary(message, state, transfers, members, tg_id, draft, tr)
 
 
 async def recipient_step(
@@ -213,7 +220,13 @@ async def amount_step(message: Message, state: FSMContext, transfers: TransferSe
 
 
 async def _finish_with_comment(
-    message: Message, state: FSMContext, transfers: TransferService, tg_id: int, comment: str, tr: Translator
+    message: Message,
+    state: FSMContext,
+    transfers: TransferService,
+    members: MemberService,
+    tg_id: int,
+    comment: str,
+    tr: Translator,
 ) -> None:
     data = await TransferData.load(state)
     if data.recipient is None or data.amount is None:
@@ -222,27 +235,32 @@ async def _finish_with_comment(
         await message.answer(tr("transfer.stale"))
         return
     try:
-        await show_summary(message, state, transfers, tg_id, TransferDraft(data.recipient, data.amount, comment), tr)
+        draft = TransferDraft(data.recipient, data.amount, comment)
+        await show_summary(message, state, transfers, members, tg_id, draft, tr)
     except NotLoggedIn:
         await state.clear()
         await message.answer(tr("error.not_logged_in"))
 
 
-async def comment_step(message: Message, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
+async def comment_step(
+    message: Message, state: FSMContext, transfers: TransferService, members: MemberService, tr: Translator
+) -> None:
     assert message.from_user is not None
     try:
         comment = parse_comment(message.text or "")
     except DraftProblem as problem:
         await message.answer(_refusal(tr, problem, transfers))
         return
-    await _finish_with_comment(message, state, transfers, message.from_user.id, comment, tr)
+    await _finish_with_comment(message, state, transfers, members, message.from_user.id, comment, tr)
 
 
 async def not_text(message: Message, tr: Translator) -> None:
     await message.answer(tr("transfer.bad.not_text"))
 
 
-async def skip_comment(callback: CallbackQuery, state: FSMContext, transfers: TransferService, tr: Translator) -> None:
+async def skip_comment(
+    callback: CallbackQuery, state: FSMContext, transfers: TransferService, members: MemberService, tr: Translator
+) -> None:
     await answer_press(callback)
     message = callback.message
     if not isinstance(message, Message):
@@ -251,7 +269,7 @@ async def skip_comment(callback: CallbackQuery, state: FSMContext, transfers: Tr
         await edit_pressed(callback, tr("transfer.stale"))
         return
     await edit_pressed(callback, tr("transfer.ask_comment.skipped"))
-    await _finish_with_comment(message, state, transfers, callback.from_user.id, "", tr)
+    await _finish_with_comment(message, state, transfers, members, callback.from_user.id, "", tr)
 
 
 async def cancel_button(
@@ -310,7 +328,8 @@ async def confirm_button(
         return
     if (await TransferData.load(state)).transfer_id == callback_data.transfer_id:
         await state.clear()
-    balance = await transfers.rub_balance(callback.from_user.id) if outcome == Outcome.ACCEPTED else None
+    accepted = outcome == Outcome.ACCEPTED and result.transfer is not None
+    balance = await transfers.rub_balance(callback.from_user.id, result.transfer.wallet) if accepted else None  # type: ignore[union-attr]
     await _edit_summary(callback, result.transfer, outcome_text(tr, tr.language, result, balance=balance), tr)
 
 

@@ -27,6 +27,17 @@ HISTORY_WINDOW = timedelta(minutes=1)
 HISTORY_BLOCK = timedelta(minutes=5)
 MIN_PAYMENT = Decimal("1")
 MAX_PAYMENT = Decimal("99999")
+REFUSAL_MESSAGES: dict[str, str] = {
+    "QWPRC-241": "Сумма платежа меньше минимальной (1 руб.)",
+    "QWPRC-242": "Сумма платежа больше максимальной (99 999 руб.)",
+    "QWPRC-319": "Платеж невозможен",
+    "QWPRC-167": (
+        "Статус кошелька получателя не позволяет совершить платеж. "
+        "Попросите владельца кошелька пройти идентификацию — ввести паспортные данные."
+    ),
+    "QWPRC-220": "Недостаточно средств",
+    "QWPRC-408": "Платеж с таким идентификатором уже существует",
+}
 
 
 class Refused(Exception):
@@ -95,6 +106,29 @@ class LedgerEntry:
         }
 
 
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A payment request as it arrived, whatever its fate (refused, faulted, malformed): every client id a
+    client ever sent, for tests that check it never changes. Fields a malformed body lacks are None."""
+
+    sender: str | None  # the wallet of the web session, if the cookie names a live one
+    client_id: str | None
+    amount: Decimal | None
+    recipient: str | None
+    at: datetime
+    fault: str | None  # the injected fault that struck it, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sender": self.sender,
+            "client_id": self.client_id,
+            "amount": self.amount,
+            "recipient": self.recipient,
+            "at": self.at.isoformat(),
+            "fault": self.fault,
+        }
+
+
 @dataclass
 class _HistoryLimit:
     recent: deque[datetime] = field(default_factory=deque)
@@ -115,6 +149,7 @@ class Emulator:
         """Back to the freshly seeded state (the clock keeps its time; faults are cleared)."""
         self.wallets: dict[str, Wallet] = seed_wallets(self.clock.now()) if self._seed else {}
         self.ledger: list[LedgerEntry] = []
+        self.payment_requests: list[PaymentRequest] = []
         self.issued_tickets: list[IssuedTicket] = []
         self._tickets: dict[str, IssuedTicket] = {}
         self._tgts: dict[str, Tgt] = {}
@@ -264,6 +299,26 @@ class Emulator:
 
     # --- payments ------------------------------------------------------------------------------------
 
+    def record_payment_request(self, cookie: str, body: Any, fault: str | None) -> PaymentRequest:
+        """Note a payment request on arrival (before faults and checks); changes no other state."""
+        fields = body if isinstance(body, dict) else {}
+        total = fields.get("sum")
+        amount = total.get("amount") if isinstance(total, dict) else None
+        account = fields.get("fields")
+        recipient = account.get("account") if isinstance(account, dict) else None
+        client_id = fields.get("id")
+        session = self._sessions.get(cookie)
+        entry = PaymentRequest(
+            sender=session.wallet if session is not None else None,
+            client_id=client_id if isinstance(client_id, str) else None,
+            amount=Decimal(amount) if isinstance(amount, int | Decimal) and not isinstance(amount, bool) else None,
+            recipient="7" + recipient if isinstance(recipient, str) else None,
+            at=self.clock.now(),
+            fault=fault,
+        )
+        self.payment_requests.append(entry)
+        return entry
+
     def previous_payment(self, sender: str, client_id: str) -> dict[str, Any] | None:
         return self._payments.get((sender, client_id))
 
@@ -277,21 +332,17 @@ class Emulator:
         amount: Decimal = request["sum"]["amount"]
         recipient_phone = "7" + request["fields"]["account"]
         if amount < MIN_PAYMENT:
-            raise Refused("QWPRC-241", "Сумма платежа меньше минимальной (1 руб.)")
+            raise Refused("QWPRC-241", REFUSAL_MESSAGES["QWPRC-241"])
         if amount > MAX_PAYMENT:
-            raise Refused("QWPRC-242", "Сумма платежа больше максимальной (99 999 руб.)")
+            raise Refused("QWPRC-242", REFUSAL_MESSAGES["QWPRC-242"])
         if recipient_phone == sender:
-            raise Refused("QWPRC-319", "Платеж невозможен")
+            raise Refused("QWPRC-319", REFUSAL_MESSAGES["QWPRC-319"])
         recipient = self.wallets.get(recipient_phone)
         if recipient is not None and not recipient.identified:
-            raise Refused(
-                "QWPRC-167",
-                "Статус кошелька получателя не позволяет совершить платеж. "
-                "Попросите владельца кошелька пройти идентификацию — ввести паспортные данные.",
-            )
+            raise Refused("QWPRC-167", REFUSAL_MESSAGES["QWPRC-167"])
         source = self.wallets[sender].account("RUB")
         if (source.balance or Decimal(0)) < amount:
-            raise Refused("QWPRC-220", "Недостаточно средств")
+            raise Refused("QWPRC-220", REFUSAL_MESSAGES["QWPRC-220"])
         if recipient is None:
             # QIWI wallets receive money without registration.
             recipient = self.add_wallet(recipient_phone, None)

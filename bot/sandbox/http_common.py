@@ -9,13 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.emulator import Emulator
+from bot.sandbox.emulator import REFUSAL_MESSAGES, Emulator
+from bot.sandbox.faults import Fault
 from bot.sandbox.jsonio import BadJson, dumps, loads
 
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
 STOPPING: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
 HANG_SECONDS = 3600.0
 EDGE_ENDPOINTS = frozenset({"balance", "history", "total"})
+SESSION_COOKIE = "JSESSIONID"  # the web session's cookie (qiwi.com)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -92,8 +94,76 @@ def _fault_answer(request: web.Request, endpoint: str, status: int) -> web.Respo
     return web.Response(status=status, text="injected fault")
 
 
+def _refusal(request: web.Request, code: str) -> web.Response:
+    """A payment refusal as QIWI words it (HTTP 400 `{"code", "message"}`), in the envelope when it is on."""
+    answer = {"code": code, "message": REFUSAL_MESSAGES.get(code, "Платеж отклонен")}
+    if request.app[EMULATOR].payment_envelope:
+        envelope = {"code": {"value": "0", "_name": "NORMAL"}, "data": {"body": answer, "status": 400}}
+        return json_response({**envelope, "message": None, "messages": None})
+    return json_response(answer, 400)
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (the client sees "server disconnected")."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=503, text="the connection was dropped")  # never reaches the client
+
+
+async def _before(request: web.Request, name: str, fault: Fault) -> web.StreamResponse | None:
+    """A fault that strikes before the request is served; None: serve it (after any delay)."""
+    if fault.kind == "status":
+        assert fault.status is not None
+        return _fault_answer(request, name, fault.status)
+    if fault.kind == "refuse":
+        return _refusal(request, fault.code or "QWPRC-220")
+    if fault.kind == "reset":
+        return _drop(request)
+    if fault.kind == "latency":
+        await asyncio.sleep(fault.delay)
+    elif fault.kind == "hang":
+        await _hang(request, fault.delay or HANG_SECONDS)
+        return web.Response(status=503, text="the emulator is stopping")
+    return None
+
+
+async def _after(request: web.Request, name: str, fault: Fault, response: web.StreamResponse) -> web.StreamResponse:
+    """A fault that strikes once the request was served (for a payment: the money has moved)."""
+    if fault.kind == "hang_after_commit":
+        await _hang(request, fault.delay or HANG_SECONDS)
+        return web.Response(status=503, text="the emulator is stopping")
+    if fault.kind == "lost_answer":
+        if fault.delay:
+            await _hang(request, fault.delay)
+        return _drop(request)
+    if fault.kind == "late_answer":
+        await _hang(request, fault.delay)
+        return response
+    if fault.kind == "status_after_commit":
+        assert fault.status is not None
+        return _fault_answer(request, name, fault.status)
+    return response
+
+
+async def _record_payment(request: web.Request, fault: Fault | None) -> bool:
+    """Note the payment request in `emulator.payment_requests`; False when its body never fully arrived
+    (the client went away mid-request: nothing to serve)."""
+    try:
+        raw = await request.read()
+    except ConnectionError:
+        return False
+    try:
+        body: Any = loads(raw)
+    except BadJson:
+        body = None
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    request.app[EMULATOR].record_payment_request(cookie, body, None if fault is None else fault.label or fault.kind)
+    return True
+
+
 def endpoint(name: str) -> Callable[[Handler], Handler]:
-    """Give a handler its fault-injection name; applies the global latency and any pending fault."""
+    """Give a handler its fault-injection name; applies the global latency and any pending or mixed fault."""
 
     def wrap(handler: Handler) -> Handler:
         async def serve(request: web.Request) -> web.StreamResponse:
@@ -101,24 +171,23 @@ def endpoint(name: str) -> Callable[[Handler], Handler]:
             if faults.latency > 0:
                 await asyncio.sleep(faults.latency)
             fault = faults.take(name)
-            if fault is not None:
-                if fault.kind == "status":
-                    assert fault.status is not None
-                    return _fault_answer(request, name, fault.status)
-                if fault.kind == "latency":
-                    await asyncio.sleep(fault.delay)
-                elif fault.kind == "hang":
-                    await _hang(request, fault.delay or HANG_SECONDS)
-                    return web.Response(status=503, text="the emulator is stopping")
+            if name == "payment" and not await _record_payment(request, fault):
+                return web.Response(status=400, text="the request body never arrived")  # nobody is listening
+            if fault is not None and not fault.after_commit:
+                answered = await _before(request, name, fault)
+                if answered is not None:
+                    return answered
             try:
                 response = await handler(request)
             except BadRequest as error:
                 response = bad_request(request, name, str(error))
             except Unauthorized:
                 response = unauthorized()
-            if fault is not None and fault.kind == "hang_after_commit":
-                await _hang(request, fault.delay or HANG_SECONDS)
-                return web.Response(status=503, text="the emulator is stopping")
+            except ConnectionError:
+                # The client went away mid-request (a killed bot): nobody is listening for an answer.
+                return web.Response(status=400, text="the request body never arrived")
+            if fault is not None and fault.after_commit:
+                return await _after(request, name, fault, response)
             return response
 
         return serve

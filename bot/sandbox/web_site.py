@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.sandbox.emulator import Refused
 from bot.sandbox.http_common import (
     EMULATOR,
+    SESSION_COOKIE,
     BadRequest,
     endpoint,
     json_response,
@@ -21,7 +22,6 @@ from bot.sandbox.http_common import (
 )
 
 V2_JSON = "application/vnd.qiwi.v2+json"
-SESSION_COOKIE = "JSESSIONID"
 PAYMENT_PATH = "/user/sinap/api/terms/99/payments/proxy.action"
 _CLIENT_ID = re.compile(r"\d{1,20}")
 _ACCOUNT = re.compile(r"\d{10}")

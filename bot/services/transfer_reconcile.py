@@ -1,150 +1,202 @@
-"""Settling transfers whose outcome is open, outside any update: at start-up and every few minutes.
+"""Settling transfers whose outcome is open, outside any update: once at start-up, then every few seconds.
 
-At start-up every `sending` row is one the previous process claimed and never heard back about, and
-every `unknown` row one whose answer never came; both are resolved by their own client id (see
-`TransferService.resolve`) and the user is told the final result in their language. Later, a periodic pass
-re-checks the `unknown` rows left (QIWI unreachable, session dead, payment still WAITING). The periodic
-pass leaves `sending` rows alone: in a running bot those belong to a Confirm still being handled.
+Two plain one-shot coroutines; the jobs module (`bot/jobs.py`) calls them, nothing here starts a task:
+
+- `reconcile_unresolved` once before the first update. Every `sending` row is one the previous run claimed
+  and never heard back about, every `unknown` row one whose answer never came; both are settled by their own
+  client id (`TransferService.settle`: the history, then the identical payment re-sent under the same id
+  while the summary's ten minutes last) for up to `STARTUP_BUDGET` seconds, and each user is told the
+  outcome. A row still open by then is shown as being checked (its summary no longer says "Sending…") and
+  left to the re-check. Then `retell_recent`: a payment that QIWI accepted and the previous run recorded a
+  moment before it died was never shown to its user (the row is final, the summary still says
+  "Sending…"); the summaries of rows that became final in the last `RETELL_WINDOW` of the previous run are
+  brought up to date.
+- `recheck_open` every `RECHECK_INTERVAL` seconds: one settling step for each open row whose backoff has
+  passed and that no Confirm is handling; whoever settles a row tells its user (the summary edited, and a
+  message so that they notice).
+
+Messages go through the `Notifier` (never the Bot), texts from `Texts.translator` in the user's stored language.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.i18n import pick_language
-from bot.services.transfer_texts import final_notice, summary_text
-from bot.services.transfers import ConfirmResult, Outcome, TransferService
-from bot.storage import DatabaseClosed
+from bot.services.transfer_texts import Translate, final_notice, outcome_text, summary_text, unknown_text
+from bot.services.transfers import NOT_SENT_CODE, ConfirmResult, Outcome, TransferService, outcome_of, refusal_of
 from bot.storage.models import Transfer, TransferStatus
 
 if TYPE_CHECKING:
-    from bot.services.sessions import SessionService
+    from bot.qiwi.models import Money
+    from bot.services.notifier import Notifier, Texts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
-# A row touched this recently may still be in a handler's hands (Confirm resolving it right now).
-RECHECK_QUIET = timedelta(minutes=1)
-RECHECK_INTERVAL = 120.0
-
-
-class Texts(Protocol):
-    """What the reconciliation needs from the i18n: `CatalogI18n.text(key, language)` fits."""
-
-    def text(self, key: str, language: str, **params: Any) -> str: ...
-
-
-async def reconcile_unresolved(bot: Bot, sessions: SessionService, i18n: Texts) -> list[ConfirmResult]:
-    """Start-up hook: resolve every `sending`/`unknown` transfer and message each user the outcome.
-
-    Call once after the database, the QIWI client and the bot exist and before polling starts
-    (`bot/app.py`). Never raises for one transfer's trouble; returns what became of each row.
-    """
-    service = TransferService(sessions)
-    results: list[ConfirmResult] = []
-    for transfer in await sessions.db.transfers.unresolved():
-        results.append(await _settle(bot, service, i18n, transfer, tell_if_still_open=True))
-    if results:
-        log.info("start-up: %d open transfers checked", len(results))
-    return results
+# Seconds between two passes of `recheck_open` (the jobs module's beat): a payment left open by a Confirm
+# gets its next try within this, on top of its own backoff (0.5 s, 1 s, 2 s, ... 30 s).
+RECHECK_INTERVAL = 2.0
+# How long the start-up pass works on the open rows before the bot takes updates (the rest is re-checked).
+STARTUP_BUDGET = 3.0
+# Rows settled (and users told) at once, so one member's stuck payment never delays another's.
+CONCURRENCY = 16
+# A final row whose last change is this close to the previous run's last change may never have been shown:
+# between recording QIWI's answer and editing the summary there is at most the balance read (bounded by
+# `transfers.BALANCE_SECONDS`) and one Bot API call; this is several times that.
+RETELL_WINDOW = timedelta(seconds=30)
+# Of each user, how many of the newest transfers are looked at for that (far more than anyone confirms in
+# a minute). There is no cap in all: any one of them may be the one never shown.
+RETELL_SCAN = 50
+FINAL = frozenset({TransferStatus.ACCEPTED, TransferStatus.FAILED})
 
 
-async def recheck_unknown(bot: Bot, sessions: SessionService, i18n: Texts) -> list[ConfirmResult]:
-    """One periodic pass over the `unknown` rows that nobody is handling right now."""
-    service = TransferService(sessions)
-    quiet_since = service.now() - RECHECK_QUIET
-    results: list[ConfirmResult] = []
-    for transfer in await sessions.db.transfers.unresolved():
-        if transfer.status != TransferStatus.UNKNOWN or transfer.updated_at > quiet_since:
-            continue
-        results.append(await _settle(bot, service, i18n, transfer, tell_if_still_open=False))
-    return results
-
-
-async def recheck_unknown_forever(
-    bot: Bot, sessions: SessionService, i18n: Texts, *, interval: float = RECHECK_INTERVAL
-) -> None:
-    """`recheck_unknown` every `interval` seconds until the database is closed (the bot stopping)."""
-    loop = asyncio.get_running_loop()
-    next_run = loop.time() + interval
-    while not sessions.db.sql.closed:
-        # Short naps so a stopped bot's task ends within a second instead of sleeping out the interval.
-        await asyncio.sleep(min(1.0, max(0.0, next_run - loop.time())))
-        if loop.time() < next_run or sessions.db.sql.closed:
-            continue
-        next_run = loop.time() + interval
-        try:
-            await recheck_unknown(bot, sessions, i18n)
-        except DatabaseClosed:
-            return
-        except Exception:
-            log.exception("periodic transfer re-check failed; trying again later")
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def start_periodic_recheck(
-    bot: Bot, sessions: SessionService, i18n: Texts, *, interval: float = RECHECK_INTERVAL
-) -> asyncio.Task[None]:
-    task = asyncio.create_task(recheck_unknown_forever(bot, sessions, i18n, interval=interval))
-    # The loop keeps only a weak reference to tasks; hold it until it ends.
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return task
-
-
-async def _settle(
-    bot: Bot, service: TransferService, i18n: Texts, transfer: Transfer, *, tell_if_still_open: bool
-) -> ConfirmResult:
-    was = transfer.status
+async def reconcile_unresolved(transfers: TransferService, notifier: Notifier, texts: Texts) -> list[ConfirmResult]:
+    """Start-up: settle every open transfer (for up to `STARTUP_BUDGET` s), tell each user, and bring the
+    summaries of payments finished just before the previous run stopped up to date. Never raises for one
+    transfer's trouble; returns what became of each open row (UNKNOWN: left to `recheck_open`)."""
+    open_rows = await transfers.open_transfers()
+    results = await _settle_all(transfers, notifier, texts, open_rows, budget=STARTUP_BUDGET, startup=True)
+    if open_rows:
+        log.info("start-up: %d open transfers checked", len(open_rows))
     try:
-        result = await service.resolve(transfer)
+        await retell_recent(transfers, notifier, texts, skip={row.id for row in open_rows})
     except Exception:
-        log.exception("transfer %s: resolution failed; it stays open", transfer.id)
-        return ConfirmResult(Outcome.UNKNOWN, transfer)
-    still_open = result.transfer is None or result.transfer.status in (TransferStatus.SENDING, TransferStatus.UNKNOWN)
-    # Someone who saw only "sending…" before the restart hears that it is still being checked; otherwise
-    # an open row stays quiet until it is settled.
-    if still_open and not (tell_if_still_open and was == TransferStatus.SENDING):
+        log.exception("start-up: could not bring recent transfer summaries up to date")
+    return results
+
+
+async def recheck_open(transfers: TransferService, notifier: Notifier, texts: Texts) -> list[ConfirmResult]:
+    """One periodic pass: one settling step for each open row that is due and not in a Confirm's hands."""
+    rows = [row for row in await transfers.open_transfers() if transfers.is_due(row)]
+    return await _settle_all(transfers, notifier, texts, rows, budget=0.0, startup=False)
+
+
+async def retell_recent(
+    transfers: TransferService, notifier: Notifier, texts: Texts, *, skip: Iterable[int] = ()
+) -> int:
+    """Edit the summaries of transfers that became final within `RETELL_WINDOW` of the newest change in the
+    database to their outcome; returns how many were edited.
+
+    A run killed between recording QIWI's answer and editing the summary leaves a final row whose user saw
+    only "Sending…"; nothing records whether the edit was made, so every recent one is edited again (an
+    identical edit changes nothing the user sees, and an edit does not notify)."""
+    db = transfers.sessions.db
+    skipped = set(skip)
+    rows: list[Transfer] = []
+    for user in await db.users.list_all():
+        rows.extend(await db.transfers.list_for_user(user.tg_id, limit=RETELL_SCAN))
+    if not rows:
+        return 0
+    since = max(row.updated_at for row in rows) - RETELL_WINDOW
+    recent = [
+        row
+        for row in rows
+        if row.id not in skipped
+        and row.status in FINAL
+        and row.failure_code != NOT_SENT_CODE  # its replacement owns the summary now
+        and row.message_id is not None
+        and row.updated_at >= since
+    ]
+
+    async def retell(row: Transfer) -> bool:
+        result = ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+        tr, language = await _translator(transfers, texts, row)
+        return await _edit_summary(notifier, tr, language, row, outcome_text(tr, language, result))
+
+    edited = sum(await _bounded(recent, retell))
+    if recent:
+        log.info("start-up: %d recent transfer summaries brought up to date", edited)
+    return edited
+
+
+# -- settling and telling ------------------------------------------------------------------------------
+
+
+async def _settle_all(
+    transfers: TransferService,
+    notifier: Notifier,
+    texts: Texts,
+    rows: list[Transfer],
+    *,
+    budget: float,
+    startup: bool,
+) -> list[ConfirmResult]:
+    async def settle(row: Transfer) -> ConfirmResult | None:
+        try:
+            result = await transfers.settle(row, budget=budget)
+        except Exception:
+            log.exception("transfer %s: settling failed; it stays open", row.id)
+            return None
+        if result is None:  # a Confirm or another pass is on it, or it was settled meanwhile
+            return None
+        try:
+            if result.outcome != Outcome.UNKNOWN:
+                await _tell_final(transfers, notifier, texts, result)
+            elif startup and row.status == TransferStatus.SENDING:
+                # They saw only "Sending…" before the restart: say what is going on.
+                await _tell_open(transfers, notifier, texts, result)
+        except Exception:
+            log.exception("transfer %s: could not tell the user", row.id)
         return result
-    await _notify(bot, service, i18n, result)
-    return result
+
+    return [result for result in await _bounded(rows, settle) if result is not None]
 
 
-async def _notify(bot: Bot, service: TransferService, i18n: Texts, result: ConfirmResult) -> None:
+async def _bounded(items: list[T], work: Callable[[T], Awaitable[R]]) -> list[R]:
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: T) -> R:
+        async with gate:
+            return await work(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+async def _translator(transfers: TransferService, texts: Texts, transfer: Transfer) -> tuple[Translate, str]:
+    user = await transfers.sessions.db.users.get(transfer.tg_id)
+    language = pick_language(user.language if user else None, None)
+    translate = texts.translator(language)
+
+    def tr(key: str) -> str:
+        return translate(key)
+
+    return tr, language
+
+
+async def _edit_summary(notifier: Notifier, tr: Translate, language: str, transfer: Transfer, status: str) -> bool:
+    """The summary stays readable above its latest status; its buttons go away."""
+    if transfer.message_id is None:
+        return False
+    chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
+    return await notifier.edit(chat_id, transfer.message_id, summary_text(tr, language, transfer) + "\n\n" + status)
+
+
+async def _tell_final(transfers: TransferService, notifier: Notifier, texts: Texts, result: ConfirmResult) -> None:
     transfer = result.transfer
     if transfer is None:
         return
-    user = await service.sessions.db.users.get(transfer.tg_id)
-    language = pick_language(user.language if user else None, None)
-
-    def tr(key: str) -> str:
-        return i18n.text(key, language)
-
-    balance = None
+    tr, language = await _translator(transfers, texts, transfer)
+    balance: Money | None = None
     if result.outcome == Outcome.ACCEPTED:
-        balance = await service.rub_balance(transfer.tg_id)
-    notice = final_notice(tr, language, result, balance=balance)
+        balance = await transfers.rub_balance(transfer.tg_id, transfer.wallet)
+    await _edit_summary(notifier, tr, language, transfer, outcome_text(tr, language, result, balance=balance))
     chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
-    try:
-        if transfer.message_id is not None and transfer.status != TransferStatus.UNKNOWN:
-            # The summary still says "sending…" (or "checking"): bring it up to date, buttons gone.
-            summary = summary_text(tr, language, transfer)
-            try:
-                await bot.edit_message_text(
-                    summary + "\n\n" + notice.split("\n", 1)[-1],
-                    chat_id=chat_id,
-                    message_id=transfer.message_id,
-                    reply_markup=None,
-                )
-            except TelegramAPIError as error:
-                log.info("transfer %s: summary not edited (%s)", transfer.id, type(error).__name__)
-        await bot.send_message(chat_id, notice)
-    except TelegramAPIError as error:
-        log.warning("transfer %s: could not tell the user (%s)", transfer.id, type(error).__name__)
+    if await notifier.send(chat_id, final_notice(tr, language, result, balance=balance)) is None:
+        log.warning("transfer %s: could not tell the user the outcome", transfer.id)
+
+
+async def _tell_open(transfers: TransferService, notifier: Notifier, texts: Texts, result: ConfirmResult) -> None:
+    transfer = result.transfer
+    if transfer is None:
+        return
+    tr, language = await _translator(transfers, texts, transfer)
+    if await _edit_summary(notifier, tr, language, transfer, unknown_text(tr, language, transfer, result.doubt)):
+        return
+    chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
+    await notifier.send(chat_id, final_notice(tr, language, result, balance=None))

@@ -3,6 +3,10 @@
 Shared by the dialog (translations from the update's locale) and the start-up reconciliation (no update, so
 the language comes from the stored user); both pass a `tr(key) -> template` for their language. Messages
 are HTML (the bot's parse mode), so every piece of user input is escaped.
+
+Every text names the recipient by the whole number (`+7 912 111-22-33`): these are the member's own private
+chat, and what they confirm must be what they see. A payment in doubt says what happened (`Doubt`: no answer
+in time, a broken connection, an error answer, ...), each kind with its own key `transfer.unknown.<kind>`.
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ from decimal import Decimal
 from html import escape
 
 from bot.money import format_money
-from bot.phone import format_phone, mask_phone
+from bot.phone import format_phone
 from bot.qiwi.errors import RefusalReason
 from bot.qiwi.models import Money
 from bot.services.transfers import (
     COMMENT_MAX_LENGTH,
     NOT_FOUND_CODE,
     ConfirmResult,
+    Doubt,
     DraftProblem,
     Outcome,
+    doubt_of,
     refusal_of,
 )
 from bot.storage.models import Transfer, TransferStatus
-from bot.timeutil import MSK
+from bot.timeutil import show_moment
 
 Translate = Callable[[str], str]
 
@@ -38,7 +44,7 @@ REFUSAL_KEYS: dict[RefusalReason, str] = {
 
 
 def clock_time(moment: datetime) -> str:
-    return moment.astimezone(MSK).strftime("%H:%M") + " MSK"
+    return show_moment(moment, "time")
 
 
 def money(amount: Decimal, language: str) -> str:
@@ -51,12 +57,21 @@ def problem_text(tr: Translate, problem: DraftProblem, *, limit: Decimal, langua
     return tr(key).format(limit=money(limit, language), max=COMMENT_MAX_LENGTH)
 
 
-def summary_text(tr: Translate, language: str, transfer: Transfer, *, ttl_end: datetime | None = None) -> str:
-    """The summary; with `ttl_end` it ends with the deadline for Confirm (only while it can be pressed)."""
+def summary_text(
+    tr: Translate,
+    language: str,
+    transfer: Transfer,
+    *,
+    ttl_end: datetime | None = None,
+    recipient_name: str | None = None,
+) -> str:
+    """The summary; with `ttl_end` it ends with the deadline for Confirm (only while it can be pressed).
+    `recipient_name`: the member whose wallet it pays, shown before the whole number."""
     comment = escape(transfer.comment) if transfer.comment else tr("transfer.summary.no_comment")
+    recipient = format_phone(transfer.recipient)
     text = tr("transfer.summary").format(
         sender=format_phone(transfer.wallet),
-        recipient=mask_phone(transfer.recipient),
+        recipient=f"{escape(recipient_name)}, {recipient}" if recipient_name else recipient,
         amount=money(transfer.amount, language),
         comment=comment,
     )
@@ -68,7 +83,7 @@ def summary_text(tr: Translate, language: str, transfer: Transfer, *, ttl_end: d
 def _head(tr: Translate, language: str, transfer: Transfer) -> dict[str, str]:
     return {
         "amount": money(transfer.amount, language),
-        "recipient": mask_phone(transfer.recipient),
+        "recipient": format_phone(transfer.recipient),
         "txn": escape(transfer.qiwi_txn_id or ""),
     }
 
@@ -106,7 +121,10 @@ def outcome_text(
     if outcome == Outcome.FAILED:
         return failed_text(tr, language, transfer, result.reason, result.qiwi_message)
     if outcome == Outcome.UNKNOWN:
-        return tr("transfer.unknown").format(**params)
+        return unknown_text(tr, language, transfer, result.doubt)
+    if outcome == Outcome.OVER_LIMIT:
+        limit = money(result.limit, language) if result.limit is not None else ""
+        return tr("transfer.bad.amount.too_large").format(limit=limit) + "\n" + tr("transfer.cancelled")
     if outcome == Outcome.NEEDS_LOGIN:
         key = "transfer.needs_login.expired" if result.session_expired else "transfer.needs_login"
         return tr(key).format(until=clock_time(ttl_end) if ttl_end else "")
@@ -122,9 +140,17 @@ def outcome_text(
         return tr("transfer.in_progress")
     if outcome == Outcome.ALREADY_DONE:
         return tr("transfer.already_done")
-    if outcome == Outcome.WALLET_CHANGED:
-        return tr("transfer.wallet_changed").format(wallet=format_phone(transfer.wallet))
     return tr("transfer.stale")
+
+
+DOUBT_KEYS: dict[Doubt, str] = {doubt: f"transfer.unknown.{doubt.value}" for doubt in Doubt}
+
+
+def unknown_text(tr: Translate, language: str, transfer: Transfer, doubt: Doubt | None = None) -> str:
+    """The interim line while a payment is in doubt: what happened, and that it is being settled."""
+    doubt = doubt or doubt_of(transfer)
+    key = DOUBT_KEYS[doubt] if doubt is not None else "transfer.unknown"
+    return tr(key).format(**_head(tr, language, transfer))
 
 
 def failed_text(
@@ -145,7 +171,7 @@ def final_notice(tr: Translate, language: str, result: ConfirmResult, *, balance
         return tr("transfer.stale")
     head = tr("transfer.update").format(
         amount=money(transfer.amount, language),
-        recipient=mask_phone(transfer.recipient),
+        recipient=format_phone(transfer.recipient),
         when=clock_time(transfer.created_at),
     )
     if transfer.status == TransferStatus.UNKNOWN:

@@ -1,4 +1,4 @@
-"""Transfers that pay exactly once: the draft, the confirmation and the resolution of unknown outcomes.
+"""Transfers that pay exactly once: the draft, the confirmation, and the settling of payments in doubt.
 
 Telegram-free. The storage row is the single source of truth; every decision below follows one rule:
 **once a client id may have reached QIWI, that id is the only one this confirmation will ever use.**
@@ -6,51 +6,61 @@ Telegram-free. The storage row is the single source of truth; every decision bel
 Life of a transfer (see `bot/storage/transfers.py` for the row's states):
 
 1. `prepare` writes the `awaiting_confirmation` row when the summary is shown; its client id is fixed then.
-2. `confirm` claims the row atomically (`-> sending`; only the owner, only within `CONFIRM_TTL`), so two
-   Confirm presses, or a press by someone else, can never both reach QIWI. Then `pay` with THAT id:
+   An amount above `limit` (TRANSFER_LIMIT) gets no row at all.
+2. `confirm` checks the limit again (a summary shown before the limit was lowered, a money request's Pay),
+   then claims the row atomically (`-> sending`; only the owner, only within `CONFIRM_TTL`), so two Confirm
+   presses, or a press by someone else, can never both reach QIWI. Then `pay` with THAT id:
    - an answer -> `accepted` (QIWI's transaction id) or `failed` (the refusal's reason);
-   - no answer after the request left (timeout, broken connection, 5xx, garbage) -> `unknown`, looked up
-     in the history at once by `resolve`, and settled later if it is not there yet (see 3);
-   - "a payment with this id already exists" (QWPRC-408) -> it went through before -> `unknown` with a
-     marker, resolved from the history, never failed and never sent again under a new id;
-   - 401 (the QIWI session died) or QIWI unreachable *before* the request was sent: nothing can have
-     moved (a 401 is QIWI refusing the request unexecuted; the client raises plain `QiwiUnavailable` only
-     when the connection was never made). The attempt is closed as `failed` and a replacement summary row
-     takes its place with the original `created_at`, so the user can confirm again after `/login` within the
-     same ten minutes. The closed id provably never reached QIWI as a payment, so the replacement cannot
-     pay a second time; see `_replace_unsent`.
-3. `resolve` (for `unknown`, and for `sending` rows found at start-up) asks the sender's history for a
-   payment whose `trmTxnId` is our client id:
-   - found: SUCCESS -> `accepted`, ERROR -> `failed`, WAITING -> stays `unknown` (checked again later);
-   - not found, row `unknown`: the request was sent and QIWI has no record of it. A request can still be
-     inside QIWI for a while after our client gave up, so the row stays `unknown` until it has been quiet
-     for `SETTLE_AFTER`; only then is it `failed` ("did not go through, no money left the wallet"). It is
-     NOT re-sent: the user was told the outcome is being checked, and a re-send would turn a failed
-     attempt into a surprise payment minutes later, when they may already have repeated it by hand;
-   - not found, row `sending` (the bot died between the claim and QIWI's answer): we cannot know whether
-     the request left at all. Re-sending the identical payment with the SAME id is safe -- QIWI never moves
-     money twice for one id (it answers with the first transaction, or QWPRC-408) -- and it completes
-     exactly what the user confirmed. It is done only while the summary is younger than `CONFIRM_TTL`,
-     so nothing is ever paid later than the ten minutes the summary promised; older ones become `unknown`
-     and are settled like any other (`failed` once quiet for `SETTLE_AFTER` with no trace in the history);
-   - history unreadable (QIWI down, session dead): the row stays `unknown` and is checked again by the
-     periodic re-check and at the next start-up.
+   - 423, or QIWI unreachable *before* the request was sent (the client raises plain `QiwiUnavailable`
+     only when no connection was made): nothing can have moved, so the same request is simply tried again
+     with short pauses; only if QIWI stays unreachable for the whole of `CONFIRM_SETTLE_SECONDS` is the
+     attempt closed (`failed/not_sent`) and the summary re-opened under a new row (`RETRY`, see
+     `_replace_unsent`). A 401 (the QIWI session died) does the same at once (`NEEDS_LOGIN`);
+   - **doubt**: the request left and no usable answer came back (a timeout, a broken connection, a 5xx,
+     garbage, "this id already exists"): the row becomes `unknown` and is settled at once (3).
+3. Settling a payment in doubt (`_drive`, the same for Confirm, the start-up pass and the re-check job):
+   the IDENTICAL payment is sent again under the SAME client id, with short pauses (`BACKOFF`), and the
+   sender's history is read for a payment whose `trmTxnId` is our id between tries. QIWI answers a known
+   id with its first transaction (or QWPRC-408), so a re-send never moves money twice, and it is how
+   idempotency is meant to be used: the first answer that comes back is the truth.
+   - re-send answered -> `accepted` with QIWI's transaction id (the first one, if an attempt had gone);
+   - re-send refused (QWPRC-220...) after an attempt that may have gone: NOT "failed" yet -- a QIWI that
+     checks the balance before the id refuses a repeat of a payment that already took the money. Failed
+     only once the history has been read and shows no payment with our id; until then it stays open;
+   - QWPRC-408: the id exists -> the history is read until it shows the payment (never re-sent);
+   - found in the history: SUCCESS -> `accepted`, ERROR -> `failed`, WAITING -> open (read again later);
+   - no session (logged out, 401): nothing can be checked; open until the member logs in again.
+   Re-sending happens only while the summary is younger than `CONFIRM_TTL`, so nothing is ever paid later
+   than the ten minutes the summary promised. After that only the history is read; a row with no trace
+   there `SETTLE_AFTER` past the end of the TTL (the last request long finished) is `failed/not_found`.
+   Inside `confirm` this bounds itself to `CONFIRM_SETTLE_SECONDS`; a row still open is returned as
+   UNKNOWN with the kind of doubt (`ConfirmResult.doubt`), and the re-check job (`recheck_due`, every few
+   seconds) continues where Confirm stopped, with the same backoff, telling the user once it is known.
+4. After a crash: every `sending` row at start-up belongs to the previous run (nothing in this process
+   handles it); it is marked `unknown` (doubt RESTART) and settled the same way.
+
+A `TransferService` is built once per process: it remembers which rows a Confirm is handling right now
+(`_busy`), so the background never settles a row under a running Confirm, and how far each open row's
+backoff has gone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.money import InvalidAmount, parse_amount
 from bot.phone import InvalidPhone, api_account, normalize_phone
 from bot.qiwi.errors import (
     QiwiError,
+    QiwiMalformedResponse,
     QiwiPaymentOutcomeUnknown,
     QiwiPaymentRefused,
     QiwiRateLimited,
@@ -68,23 +78,43 @@ if TYPE_CHECKING:
     from bot.storage.transfers import TransferRepository
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONFIRM_TTL = timedelta(minutes=10)
 COMMENT_MAX_LENGTH = 140
 # How far around the transfer's own time the history is searched for its client id: generous, because the
 # bot's clock and QIWI's may disagree and QIWI stamps the payment when it executes it.
 HISTORY_MARGIN = timedelta(days=1)
-# How long an `unknown` row must stay without a trace in the history before it is declared not sent: a
-# request QIWI received just before our client gave up may still be executed meanwhile.
+# After the TTL nothing is re-sent; a row still without a trace in the history this long after the TTL ended
+# is declared not sent (the last request left before the TTL ended and has long been finished or dropped).
 SETTLE_AFTER = timedelta(minutes=3)
+# How long `confirm` itself works on a payment (the first request included) before it answers UNKNOWN and
+# leaves the rest to the re-check job: the user hears the truth within seconds in nearly every case.
+CONFIRM_SETTLE_SECONDS = 6.0
+# The longest one QIWI call of a settling step may take (the payment, a re-send, a history read): a call
+# that hangs is given up after this and counts as a timeout, so that the next try (a fresh connection, the
+# same client id) comes while Confirm still has time, and a hanging QIWI never holds the re-check job.
+CALL_SECONDS = 3.0
+# The balance shown after a transfer is a courtesy: the outcome is not held back for it longer than this.
+BALANCE_SECONDS = 3.0
+# A call given less than this is not made (it would only end in another doubt).
+MIN_CALL_SECONDS = 0.5
+# Pauses between tries on one payment in doubt, then the last one again and again.
+BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
+# The pause after a try that provably never reached QIWI's payment logic (423, no connection, a failed
+# ticket or session call) while nothing has left yet: trying again costs nothing and risks nothing.
+NOT_SENT_PAUSE = 0.3
 # Stored in `failure_message` of an `unknown` row when QIWI said the id was already used (QWPRC-408).
 DUPLICATE_MARKER = "duplicate_id"
+# `failure_message` of an `unknown` row otherwise: this prefix and the kind of doubt (`doubt:timeout`).
+DOUBT_PREFIX = "doubt:"
 # `failure_code` of an attempt closed because nothing could have been sent (see `_replace_unsent`).
 NOT_SENT_CODE = "not_sent"
 # `failure_code` of a row whose id QIWI has no record of after the outcome was unknown.
 NOT_FOUND_CODE = "not_found"
 
 S = TransferStatus
+OPEN_STATUSES = frozenset({S.SENDING, S.UNKNOWN})
 
 
 # -- the draft -----------------------------------------------------------------------------------------
@@ -172,7 +202,23 @@ class Outcome(StrEnum):
     IN_PROGRESS = "in_progress"
     ALREADY_DONE = "already_done"
     CANCELLED = "cancelled"
-    WALLET_CHANGED = "wallet_changed"
+    OVER_LIMIT = "over_limit"  # above TRANSFER_LIMIT at Confirm: the summary is cancelled, nothing sent
+
+
+class Doubt(StrEnum):
+    """Why the outcome of a payment is not known yet: each has its own text for the user."""
+
+    TIMEOUT = "timeout"  # the request left and no answer came in time
+    RESET = "reset"  # the connection broke before the answer
+    ERROR = "error"  # QIWI answered with a server error (5xx)
+    GARBAGE = "garbage"  # QIWI's answer could not be read
+    BUSY = "busy"  # a repeat was turned away with 423 (too many requests)
+    UNREACHABLE = "unreachable"  # QIWI could not be reached for a repeat
+    DUPLICATE = "duplicate"  # QIWI says the id exists; waiting for the history to show it
+    REFUSED = "refused"  # a repeat was refused: waiting for the history to confirm that nothing moved
+    WAITING = "waiting"  # the history shows the payment as still being processed
+    NO_SESSION = "no_session"  # the QIWI session ended: nothing can be checked until /login
+    RESTART = "restart"  # the bot stopped while the payment was being sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +229,8 @@ class ConfirmResult:
     qiwi_message: str | None = None
     replacement: Transfer | None = None  # for NEEDS_LOGIN / RETRY: the row the new buttons point at
     session_expired: bool = False
+    doubt: Doubt | None = None  # for UNKNOWN: what happened (each kind has its own text)
+    limit: Decimal | None = None  # for OVER_LIMIT: the limit in force
 
 
 def outcome_of(transfer: Transfer) -> Outcome:
@@ -207,16 +255,100 @@ def refusal_of(transfer: Transfer) -> RefusalReason | None:
     return refusal_reason(transfer.failure_code)
 
 
+def doubt_of(transfer: Transfer) -> Doubt | None:
+    """The kind of doubt stored with an `unknown` row (the first one it had)."""
+    if transfer.status != S.UNKNOWN:
+        return None
+    message = transfer.failure_message or ""
+    if message == DUPLICATE_MARKER:
+        return Doubt.DUPLICATE
+    if message.startswith(DOUBT_PREFIX):
+        with contextlib.suppress(ValueError):
+            return Doubt(message[len(DOUBT_PREFIX) :])
+    return None
+
+
+def doubt_marker(doubt: Doubt) -> str:
+    return DUPLICATE_MARKER if doubt == Doubt.DUPLICATE else DOUBT_PREFIX + doubt.value
+
+
+def doubt_from_error(error: BaseException) -> Doubt:
+    """The kind of doubt a payment call ended in: a 5xx, garbage, a timeout or a broken connection."""
+    if isinstance(error, TimeoutError):
+        return Doubt.TIMEOUT
+    if isinstance(error, QiwiMalformedResponse):
+        return Doubt.GARBAGE
+    status = getattr(error, "status", None)
+    if status is not None:
+        return Doubt.ERROR if status >= 500 else Doubt.GARBAGE
+    # The client raises it `from None` inside the `except` for the transport error, so the transport error
+    # is still the context: its class name tells a timeout from a broken connection.
+    cause = error.__context__
+    if cause is not None and "Timeout" in type(cause).__name__:
+        return Doubt.TIMEOUT
+    if "Timeout" in str(error):
+        return Doubt.TIMEOUT
+    return Doubt.RESET
+
+
+# -- one call's answer, classified ---------------------------------------------------------------------
+
+
+class _Answer(StrEnum):
+    PAID = "paid"
+    REFUSED = "refused"  # QIWI said no (a QWPRC refusal, or another error answer)
+    DUPLICATE = "duplicate"
+    DOUBT = "doubt"  # the request may have gone; no usable answer
+    NOT_SENT = "not_sent"  # 423 or no connection: this request did not reach QIWI's payment logic
+    NO_SESSION = "no_session"
+
+
+@dataclass(frozen=True, slots=True)
+class _PayAnswer:
+    kind: _Answer
+    result: PaymentResult | None = None
+    error: QiwiError | None = None
+    doubt: Doubt | None = None
+    session_expired: bool = False
+
+
+class _Look(StrEnum):
+    FOUND = "found"
+    ABSENT = "absent"
+    UNREADABLE = "unreadable"
+    NO_SESSION = "no_session"
+
+
+@dataclass
+class _Settling:
+    """How far the settling of one open row has gone (in memory; rebuilt from the row after a restart)."""
+
+    may_have_left: bool  # an attempt may have reached QIWI: from now on only the history or a re-send tells
+    doubt: Doubt | None = None
+    tries: int = 0  # pauses taken so far: the index into BACKOFF
+    refusal: QiwiError | None = None  # a re-send's refusal, to be confirmed by the history before "failed"
+    pre_send: Doubt | None = None  # why the last try did not reach QIWI (nothing has left yet)
+    due: float = 0.0  # loop time at which the re-check job may take the next step
+
+
 # -- the service ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class TransferService:
-    """Everything a transfer does, over the member's QIWI session (`SessionService.run`) and the storage."""
+    """Everything a transfer does, over the member's QIWI session (`SessionService.run`) and the storage.
+
+    Build ONE per process (the services bundle does): it knows which rows a Confirm is handling."""
 
     sessions: SessionService
     limit: Decimal = Decimal("99999")
     ttl: timedelta = CONFIRM_TTL
+    confirm_budget: float = CONFIRM_SETTLE_SECONDS
+    call_wait: float = CALL_SECONDS
+    backoff: tuple[float, ...] = BACKOFF
+    not_sent_pause: float = NOT_SENT_PAUSE
+    _busy: set[int] = field(default_factory=set, init=False, repr=False)
+    _settling: dict[int, _Settling] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def _transfers(self) -> TransferRepository:
@@ -235,11 +367,18 @@ class TransferService:
             raise NotLoggedIn
         return user.wallet
 
+    def check_limit(self, amount: Decimal) -> None:
+        """Raises DraftProblem("amount", "too_large") above TRANSFER_LIMIT."""
+        if amount > self.limit:
+            raise DraftProblem("amount", "too_large")
+
     async def prepare(self, tg_id: int, draft: TransferDraft) -> Transfer:
-        """The summary is about to be shown: fix the client id now. Raises NotLoggedIn."""
+        """The summary is about to be shown: fix the client id now. Raises NotLoggedIn, DraftProblem (the
+        recipient is the sender; the amount is above the limit, whatever led here)."""
         wallet = await self.sender_wallet(tg_id)
         if draft.recipient == wallet:
             raise DraftProblem("recipient", "self")
+        self.check_limit(draft.amount)
         transfer = await self._transfers.create_draft(
             tg_id=tg_id,
             wallet=wallet,
@@ -263,6 +402,11 @@ class TransferService:
     async def get(self, transfer_id: int) -> Transfer | None:
         return await self._transfers.get(transfer_id)
 
+    async def _get(self, transfer_id: int) -> Transfer:
+        transfer = await self.get(transfer_id)
+        assert transfer is not None, f"transfer {transfer_id} vanished"
+        return transfer
+
     async def cancel(self, transfer_id: int, tg_id: int) -> ConfirmResult:
         transfer = await self.get(transfer_id)
         if transfer is None:
@@ -278,9 +422,21 @@ class TransferService:
             return ConfirmResult(Outcome.EXPIRED, transfer)
         if transfer.status in (S.ACCEPTED, S.FAILED):
             return ConfirmResult(Outcome.ALREADY_DONE, transfer)
-        if transfer.status in (S.SENDING, S.UNKNOWN):
-            return ConfirmResult(Outcome.IN_PROGRESS, transfer)
+        if transfer.status in OPEN_STATUSES:
+            return ConfirmResult(Outcome.IN_PROGRESS, transfer, doubt=doubt_of(transfer))
         return ConfirmResult(outcome_of(transfer), transfer)
+
+    @contextlib.contextmanager
+    def _hold(self, transfer_id: int) -> Iterator[None]:
+        """This row is being worked on here: the re-check job leaves it alone meanwhile."""
+        self._busy.add(transfer_id)
+        try:
+            yield
+        finally:
+            self._busy.discard(transfer_id)
+
+    def is_busy(self, transfer_id: int) -> bool:
+        return transfer_id in self._busy
 
     async def confirm(
         self,
@@ -290,7 +446,8 @@ class TransferService:
         on_claimed: Callable[[Transfer], Awaitable[None]] | None = None,
     ) -> ConfirmResult:
         """Confirm pressed. At most one caller per row ever gets past the claim; `on_claimed` runs right
-        after it (the dialog shows "sending…" there), before the payment request."""
+        after it (the dialog shows "sending…" there), before the payment request. Returns within about
+        `confirm_budget` seconds of the claim; UNKNOWN (with `doubt`) means the re-check job goes on."""
         transfer = await self.get(transfer_id)
         if transfer is None:
             return ConfirmResult(Outcome.NOT_FOUND, None)
@@ -301,29 +458,36 @@ class TransferService:
         if self.now() - transfer.created_at >= self.ttl:
             await self._transfers.claim(transfer_id, tg_id, self.now(), self.ttl)  # marks it expired
             return ConfirmResult(Outcome.EXPIRED, await self.get(transfer_id))
-        # Before the claim: a user who is not logged in keeps the summary as it is (confirm after /login).
+        if transfer.amount > self.limit:
+            # A summary shown before the limit was lowered, or one a money request opened: never paid.
+            await self._transfers.cancel(transfer_id, tg_id, self.now())
+            log.info("transfer %s above the limit %s at Confirm; cancelled", transfer_id, self.limit)
+            return ConfirmResult(Outcome.OVER_LIMIT, await self.get(transfer_id), limit=self.limit)
+        # The summary names the wallet it pays from, and that is the one paid from, whichever is current now.
+        # Before the claim: a wallet that is not logged in keeps the summary as it is (confirm after /login).
         try:
-            session = await self.sessions.current(tg_id)
+            await self.sessions.current(tg_id, transfer.wallet)
         except NotLoggedIn:
             return ConfirmResult(Outcome.NEEDS_LOGIN, transfer, replacement=transfer)
-        if session.wallet != transfer.wallet:
-            await self._transfers.cancel(transfer_id, tg_id, self.now())
-            return ConfirmResult(Outcome.WALLET_CHANGED, await self.get(transfer_id))
 
-        claimed = await self._transfers.claim(transfer_id, tg_id, self.now(), self.ttl)
-        if claimed is None:
-            latest = await self.get(transfer_id)
-            assert latest is not None
-            return self._why_not_confirmable(latest)
-        log.info("transfer %s claimed, sending client id %s", claimed.id, claimed.client_id)
-        if on_claimed is not None:
-            try:
-                await on_claimed(claimed)
-            except Exception:
-                # Showing "sending…" is a courtesy; the user confirmed, so the payment goes ahead regardless
-                # (a row left `sending` here would wait for the next start-up instead).
-                log.exception("transfer %s: on_claimed failed; sending anyway", claimed.id)
-        return await self._send(claimed, first_attempt=True)
+        with self._hold(transfer_id):
+            claimed = await self._transfers.claim(transfer_id, tg_id, self.now(), self.ttl)
+            if claimed is None:
+                return self._why_not_confirmable(await self._get(transfer_id))
+            log.info("transfer %s claimed, sending client id %s", claimed.id, claimed.client_id)
+            deadline = asyncio.get_running_loop().time() + self.confirm_budget
+            if on_claimed is not None:
+                try:
+                    await on_claimed(claimed)
+                except Exception:
+                    # Showing "sending…" is a courtesy; the user confirmed, so the payment goes ahead
+                    # regardless.
+                    log.exception("transfer %s: on_claimed failed; sending anyway", claimed.id)
+            state = _Settling(may_have_left=False)
+            self._settling[claimed.id] = state
+            return await self._drive(claimed, state, deadline, first=True)
+
+    # -- the payment call ------------------------------------------------------------------------------
 
     async def _pay(self, transfer: Transfer) -> PaymentResult:
         async def call(qiwi: QiwiClient, session: Session) -> PaymentResult:
@@ -336,65 +500,215 @@ class TransferService:
                 comment=transfer.comment,
             )
 
-        return await self.sessions.run(transfer.tg_id, call)
+        # The session of the wallet the summary names, whichever wallet is the member's current one now.
+        return await self.sessions.run(transfer.tg_id, call, wallet=transfer.wallet)
 
-    async def _send(self, transfer: Transfer, *, first_attempt: bool) -> ConfirmResult:
-        """Send the row's payment (claimed `sending`, or a start-up re-send) and record what came back."""
+    async def _try_pay(self, transfer: Transfer, wait: float) -> _PayAnswer:
+        """Send the row's payment under its own client id, waiting at most `wait` seconds for the answer."""
         try:
-            result = await self._pay(transfer)
+            result = await asyncio.wait_for(self._pay(transfer), timeout=wait)
+        except TimeoutError as error:
+            log.warning("transfer %s: no answer within %.1f s", transfer.id, wait)
+            return _PayAnswer(_Answer.DOUBT, doubt=doubt_from_error(error))
         except (SessionEnded, NotLoggedIn) as error:
             expired = isinstance(error, SessionEnded) and error.expired
-            if not first_attempt:
-                await self._transfers.mark_unknown(transfer.id, self.now())
-                return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id), session_expired=expired)
-            replacement = await self._replace_unsent(transfer)
-            return ConfirmResult(
-                Outcome.NEEDS_LOGIN,
-                await self.get(transfer.id),
-                replacement=replacement,
-                session_expired=expired,
-            )
-        except QiwiPaymentOutcomeUnknown as error:
+            return _PayAnswer(_Answer.NO_SESSION, session_expired=expired)
+        except (QiwiPaymentOutcomeUnknown, QiwiMalformedResponse) as error:
             log.warning("transfer %s: outcome unknown (%s)", transfer.id, error)
-            await self._transfers.mark_unknown(transfer.id, self.now())
-            return await self._resolve_now(transfer.id)
+            return _PayAnswer(_Answer.DOUBT, doubt=doubt_from_error(error))
         except QiwiPaymentRefused as error:
             if error.reason == RefusalReason.DUPLICATE_ID:
                 log.info("transfer %s: QIWI already has client id %s", transfer.id, transfer.client_id)
-                await self._transfers.mark_unknown(transfer.id, self.now(), DUPLICATE_MARKER)
-                return await self._resolve_now(transfer.id)
-            await self._transfers.mark_failed(transfer.id, error.code, error.qiwi_message, self.now())
-            log.info("transfer %s refused by QIWI: %s", transfer.id, error.code)
-            return ConfirmResult(
-                Outcome.FAILED, await self.get(transfer.id), reason=error.reason, qiwi_message=error.qiwi_message
-            )
-        except (QiwiUnavailable, QiwiRateLimited) as error:
-            # Plain QiwiUnavailable (not OutcomeUnknown) and 423 mean the payment request never left or was
-            # turned away unexecuted.
-            log.warning("transfer %s: QIWI unreachable before sending (%s)", transfer.id, type(error).__name__)
-            if not first_attempt:
-                await self._transfers.mark_unknown(transfer.id, self.now())
-                return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id))
-            replacement = await self._replace_unsent(transfer)
-            return ConfirmResult(Outcome.RETRY, await self.get(transfer.id), replacement=replacement)
+                return _PayAnswer(_Answer.DUPLICATE, error=error)
+            return _PayAnswer(_Answer.REFUSED, error=error)
+        except QiwiRateLimited as error:
+            return _PayAnswer(_Answer.NOT_SENT, error=error, doubt=Doubt.BUSY)
+        except QiwiUnavailable as error:
+            # Plain QiwiUnavailable (not OutcomeUnknown): the connection was never made.
+            return _PayAnswer(_Answer.NOT_SENT, error=error, doubt=Doubt.UNREACHABLE)
         except QiwiError as error:
             # Any other answer with an error status (400, 404, 403...) is QIWI refusing the request.
-            await self._transfers.mark_failed(transfer.id, error.code or "error", error.message, self.now())
-            log.info("transfer %s failed: %s", transfer.id, type(error).__name__)
-            return ConfirmResult(
-                Outcome.FAILED, await self.get(transfer.id), reason=RefusalReason.OTHER, qiwi_message=error.message
-            )
+            return _PayAnswer(_Answer.REFUSED, error=error)
         except BaseException:
-            # A bug or a cancellation while the request may be out: leave it for reconciliation. If even
-            # this write fails the row stays `sending`, which start-up reconciliation handles the same way.
+            # A bug or a cancellation (shutdown) while the request may be out: leave it for the next
+            # settling. If even this write fails the row stays `sending`, which start-up handles the same way.
             try:
-                await self._transfers.mark_unknown(transfer.id, self.now())
-            except Exception:
+                await self._transfers.mark_unknown(transfer.id, self.now(), doubt_marker(Doubt.RESTART))
+            except BaseException:
                 log.exception("transfer %s: could not mark unknown", transfer.id)
             raise
-        await self._transfers.mark_accepted(transfer.id, result.transaction_id, self.now())
-        log.info("transfer %s accepted by QIWI (txn %s)", transfer.id, result.transaction_id)
-        return ConfirmResult(Outcome.ACCEPTED, await self.get(transfer.id))
+        return _PayAnswer(_Answer.PAID, result=result)
+
+    # -- settling --------------------------------------------------------------------------------------
+
+    def _pause(self, state: _Settling) -> float:
+        return self.backoff[min(state.tries, len(self.backoff) - 1)]
+
+    async def _drive(self, transfer: Transfer, state: _Settling, deadline: float, *, first: bool) -> ConfirmResult:
+        """Steps with backoff until the truth is known, nothing more can be done, or `deadline` (loop
+        time) comes; then the row's result (UNKNOWN with the doubt when still open)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            # Each call gets `call_wait`, within Confirm no more than what is left of its budget (outside a
+            # Confirm the budget only decides whether another step follows).
+            left = deadline - loop.time()
+            wait = max(MIN_CALL_SECONDS, min(self.call_wait, left) if first else self.call_wait)
+            result = await self._step(transfer, state, wait=wait, first=first)
+            if result is not None:
+                if result.outcome != Outcome.UNKNOWN:
+                    self._settling.pop(transfer.id, None)
+                else:  # nothing more to do now (no session): the re-check job comes back after a pause
+                    state.due = loop.time() + self._pause(state)
+                    state.tries += 1
+                return result
+            if not state.may_have_left:
+                pause = self.not_sent_pause  # nothing has left: no reason to wait longer
+            else:
+                pause = self._pause(state)
+                state.tries += 1
+            state.due = loop.time() + pause
+            # Within a budget the last pause is cut short, so that the time left still holds one more try.
+            pause = min(pause, deadline - loop.time() - MIN_CALL_SECONDS)
+            if pause < 0:
+                break
+            await asyncio.sleep(pause)
+            transfer = await self._get(transfer.id)
+            if transfer.status not in OPEN_STATUSES:  # settled meanwhile by someone else
+                self._settling.pop(transfer.id, None)
+                return ConfirmResult(outcome_of(transfer), transfer, reason=refusal_of(transfer))
+        return await self._out_of_time(transfer, state, first=first)
+
+    async def _out_of_time(self, transfer: Transfer, state: _Settling, *, first: bool) -> ConfirmResult:
+        if not state.may_have_left and first:
+            # Every try was turned away before QIWI's payment logic saw it: nothing has moved.
+            self._settling.pop(transfer.id, None)
+            replacement = await self._replace_unsent(transfer)
+            return ConfirmResult(Outcome.RETRY, await self.get(transfer.id), replacement=replacement)
+        doubt = state.doubt or state.pre_send or Doubt.UNREACHABLE
+        row = await self._mark_open(transfer, doubt)
+        if row.status not in OPEN_STATUSES:
+            self._settling.pop(transfer.id, None)
+            return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+        return ConfirmResult(Outcome.UNKNOWN, row, doubt=doubt)
+
+    async def _mark_open(self, transfer: Transfer, doubt: Doubt) -> Transfer:
+        """`sending -> unknown` with the doubt written down (an `unknown` row keeps its first doubt)."""
+        await self._transfers.mark_unknown(transfer.id, self.now(), doubt_marker(doubt))
+        return await self._get(transfer.id)
+
+    async def _step(self, transfer: Transfer, state: _Settling, *, wait: float, first: bool) -> ConfirmResult | None:
+        """One try: the payment re-sent under its own id (while the TTL lasts and a re-send can tell
+        anything), then, when an attempt may have gone, one look at the history. A result when the truth is
+        known or nothing can be done now (no session); None to try again after a pause."""
+        now = self.now()
+        within_ttl = now - transfer.created_at < self.ttl
+        may_send = within_ttl and state.refusal is None and state.doubt not in (Doubt.DUPLICATE, Doubt.WAITING)
+        if may_send:
+            answer = await self._try_pay(transfer, wait)
+            if answer.kind == _Answer.PAID:
+                assert answer.result is not None
+                return await self._accepted(transfer, answer.result.transaction_id)
+            if answer.kind == _Answer.NO_SESSION:
+                if not state.may_have_left and first:
+                    self._settling.pop(transfer.id, None)
+                    replacement = await self._replace_unsent(transfer)
+                    return ConfirmResult(
+                        Outcome.NEEDS_LOGIN,
+                        await self.get(transfer.id),
+                        replacement=replacement,
+                        session_expired=answer.session_expired,
+                    )
+                state.doubt = Doubt.NO_SESSION
+                row = await self._mark_open(transfer, Doubt.NO_SESSION)
+                return ConfirmResult(
+                    Outcome.UNKNOWN, row, doubt=Doubt.NO_SESSION, session_expired=answer.session_expired
+                )
+            if answer.kind == _Answer.REFUSED:
+                assert answer.error is not None
+                if not state.may_have_left:
+                    return await self._failed(transfer, answer.error)
+                # A refusal of a repeat says nothing about the attempt before it: the history decides.
+                log.info("transfer %s: a repeat was refused (%s); checking the history", transfer.id, answer.error.code)
+                state.refusal = answer.error
+                state.doubt = Doubt.REFUSED
+            elif answer.kind == _Answer.DUPLICATE:
+                state.may_have_left = True
+                state.doubt = Doubt.DUPLICATE
+                transfer = await self._mark_open(transfer, Doubt.DUPLICATE)
+            elif answer.kind == _Answer.DOUBT:
+                assert answer.doubt is not None
+                state.may_have_left = True
+                state.doubt = answer.doubt
+                transfer = await self._mark_open(transfer, answer.doubt)
+            else:  # NOT_SENT: this try never reached QIWI; an earlier one still may have
+                log.info("transfer %s: not sent this time (%s); trying again", transfer.id, answer.doubt)
+                state.pre_send = answer.doubt
+                if state.may_have_left:
+                    state.doubt = answer.doubt
+        if not state.may_have_left:
+            return None
+        return await self._check_history(transfer, state, wait=wait, within_ttl=within_ttl)
+
+    async def _check_history(
+        self, transfer: Transfer, state: _Settling, *, wait: float, within_ttl: bool
+    ) -> ConfirmResult | None:
+        look, payment = await self._look(transfer, wait)
+        if look == _Look.FOUND:
+            assert payment is not None
+            settled = await self._settle_from_history(transfer, payment)
+            if settled.outcome == Outcome.UNKNOWN:
+                state.doubt = Doubt.WAITING
+                return None
+            return settled
+        if look == _Look.NO_SESSION:
+            state.doubt = Doubt.NO_SESSION
+            row = await self._mark_open(transfer, Doubt.NO_SESSION)
+            return ConfirmResult(Outcome.UNKNOWN, row, doubt=Doubt.NO_SESSION)
+        if look == _Look.UNREADABLE:
+            return None
+        # ABSENT: QIWI has no payment with our id (as far as its history goes).
+        if state.refusal is not None:
+            return await self._failed(transfer, state.refusal)
+        if state.doubt == Doubt.WAITING:
+            state.doubt = None  # it was there a moment ago; look again
+            return None
+        if within_ttl or state.doubt == Doubt.DUPLICATE or doubt_of(transfer) == Doubt.DUPLICATE:
+            return None
+        if self.now() >= transfer.created_at + self.ttl + SETTLE_AFTER:
+            await self._transfers.mark_failed(transfer.id, NOT_FOUND_CODE, None, self.now())
+            log.info("transfer %s: QIWI has no payment %s; marked failed", transfer.id, transfer.client_id)
+            row = await self._get(transfer.id)
+            return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+        return None
+
+    async def _look(self, transfer: Transfer, wait: float) -> tuple[_Look, Payment | None]:
+        try:
+            found = await asyncio.wait_for(self.find_in_history(transfer), timeout=max(wait, MIN_CALL_SECONDS))
+        except (NotLoggedIn, SessionEnded) as error:
+            log.info("transfer %s: no session to check it with (%s)", transfer.id, type(error).__name__)
+            return _Look.NO_SESSION, None
+        except (QiwiError, TimeoutError) as error:
+            log.info("transfer %s: history unreadable (%s)", transfer.id, type(error).__name__)
+            return _Look.UNREADABLE, None
+        return (_Look.ABSENT, None) if found is None else (_Look.FOUND, found)
+
+    async def _accepted(self, transfer: Transfer, txn_id: str) -> ConfirmResult:
+        await self._transfers.mark_accepted(transfer.id, txn_id, self.now())
+        row = await self._get(transfer.id)
+        log.info("transfer %s accepted by QIWI (txn %s)", transfer.id, row.qiwi_txn_id)
+        return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+
+    async def _failed(self, transfer: Transfer, error: QiwiError) -> ConfirmResult:
+        if isinstance(error, QiwiPaymentRefused):
+            code, message, reason = error.code, error.qiwi_message, error.reason
+        else:
+            code, message, reason = error.code or "error", error.message, RefusalReason.OTHER
+        changed = await self._transfers.mark_failed(transfer.id, code, message, self.now())
+        row = await self._get(transfer.id)
+        log.info("transfer %s refused by QIWI: %s", transfer.id, code)
+        if not changed:  # someone settled it first; their outcome stands
+            return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+        return ConfirmResult(Outcome.FAILED, row, reason=reason, qiwi_message=message)
 
     async def _replace_unsent(self, transfer: Transfer) -> Transfer:
         """Close an attempt that provably never reached QIWI as a payment, and re-open the same summary.
@@ -417,16 +731,9 @@ class TransferService:
         if transfer.chat_id is not None and transfer.message_id is not None:
             await self._transfers.set_message(replacement.id, transfer.chat_id, transfer.message_id)
         log.info("transfer %s not sent; summary re-opened as transfer %s", transfer.id, replacement.id)
-        refreshed = await self.get(replacement.id)
-        assert refreshed is not None
-        return refreshed
+        return await self._get(replacement.id)
 
-    async def _resolve_now(self, transfer_id: int) -> ConfirmResult:
-        transfer = await self.get(transfer_id)
-        assert transfer is not None
-        return await self.resolve(transfer)
-
-    # -- resolution ------------------------------------------------------------------------------------
+    # -- the history -----------------------------------------------------------------------------------
 
     async def find_in_history(self, transfer: Transfer) -> Payment | None:
         """The sender's outgoing payment whose `trmTxnId` is our client id. Raises NotLoggedIn, SessionEnded,
@@ -443,64 +750,75 @@ class TransferService:
                     return payment
             return None
 
-        return await self.sessions.run(transfer.tg_id, call)
-
-    async def resolve(self, transfer: Transfer) -> ConfirmResult:
-        """Settle a `sending` (found at start-up) or `unknown` row by its own client id. See the module doc."""
-        if transfer.status not in (S.SENDING, S.UNKNOWN):
-            return ConfirmResult(outcome_of(transfer), transfer, reason=refusal_of(transfer))
-        history_read = True
-        found: Payment | None = None
-        try:
-            session = await self.sessions.current(transfer.tg_id)
-            if session.wallet != transfer.wallet:
-                raise NotLoggedIn  # another wallet's session can neither see nor pay from this wallet
-            found = await self.find_in_history(transfer)
-        except (NotLoggedIn, SessionEnded) as error:
-            log.info("transfer %s: no session to check it with (%s)", transfer.id, type(error).__name__)
-            if transfer.status == S.SENDING:
-                await self._transfers.mark_unknown(transfer.id, self.now())
-            return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id))
-        except QiwiError as error:
-            log.info("transfer %s: history unreadable (%s)", transfer.id, type(error).__name__)
-            history_read = False
-        if found is not None:
-            return await self._settle_from_history(transfer, found)
-        if transfer.status == S.UNKNOWN and transfer.failure_message == DUPLICATE_MARKER:
-            # QIWI said this id exists, so it went through; the history just has not caught up.
-            return ConfirmResult(Outcome.UNKNOWN, transfer)
-        if transfer.status == S.SENDING and self.now() - transfer.created_at < self.ttl:
-            # Also when the history could not be read: the re-send's answer is definitive either way.
-            log.info("transfer %s: not in the history; re-sending with the same id %s", transfer.id, transfer.client_id)
-            return await self._send(transfer, first_attempt=False)
-        if transfer.status == S.SENDING:
-            await self._transfers.mark_unknown(transfer.id, self.now())
-            return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id))
-        if not history_read or self.now() - transfer.updated_at < SETTLE_AFTER:
-            return ConfirmResult(Outcome.UNKNOWN, transfer)
-        await self._transfers.mark_failed(transfer.id, NOT_FOUND_CODE, None, self.now())
-        log.info("transfer %s: QIWI has no payment %s; marked failed", transfer.id, transfer.client_id)
-        return ConfirmResult(Outcome.FAILED, await self.get(transfer.id))
+        return await self.sessions.run(transfer.tg_id, call, wallet=transfer.wallet)
 
     async def _settle_from_history(self, transfer: Transfer, payment: Payment) -> ConfirmResult:
         status = (payment.status or "").upper()
         if status == "SUCCESS":
-            await self._transfers.mark_accepted(transfer.id, str(payment.txn_id), self.now())
             log.info("transfer %s found in the history as txn %s", transfer.id, payment.txn_id)
-            return ConfirmResult(Outcome.ACCEPTED, await self.get(transfer.id))
+            return await self._accepted(transfer, str(payment.txn_id))
         if status == "ERROR":
             code = f"history:{payment.error_code}" if payment.error_code is not None else "history"
-            await self._transfers.mark_failed(transfer.id, code, payment.error, self.now())
-            return ConfirmResult(
-                Outcome.FAILED, await self.get(transfer.id), reason=RefusalReason.OTHER, qiwi_message=payment.error
-            )
+            changed = await self._transfers.mark_failed(transfer.id, code, payment.error, self.now())
+            row = await self._get(transfer.id)
+            if not changed:
+                return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+            return ConfirmResult(Outcome.FAILED, row, reason=RefusalReason.OTHER, qiwi_message=payment.error)
         # WAITING: QIWI is still processing it; only a later look can tell.
-        if transfer.status == S.SENDING:
-            await self._transfers.mark_unknown(transfer.id, self.now())
-        return ConfirmResult(Outcome.UNKNOWN, await self.get(transfer.id))
+        row = await self._mark_open(transfer, Doubt.WAITING)
+        return ConfirmResult(Outcome.UNKNOWN, row, doubt=Doubt.WAITING)
 
-    async def rub_balance(self, tg_id: int) -> Money | None:
-        """The RUB balance after a transfer; None when it cannot be read (the transfer itself is done)."""
+    # -- outside a Confirm: start-up and the re-check job ----------------------------------------------
+
+    def _state_for(self, transfer: Transfer) -> _Settling:
+        state = self._settling.get(transfer.id)
+        if state is None:
+            # Nothing in memory: the previous run's row, or one whose Confirm ended in an exception.
+            state = _Settling(may_have_left=True, doubt=doubt_of(transfer) or Doubt.RESTART)
+            self._settling[transfer.id] = state
+        # Outside a Confirm nobody knows whether an attempt left (a Confirm cut short may have sent one).
+        state.may_have_left = True
+        return state
+
+    async def open_transfers(self) -> list[Transfer]:
+        """Every `sending`/`unknown` row that no Confirm in this process is handling."""
+        return [row for row in await self._transfers.unresolved() if row.id not in self._busy]
+
+    def is_due(self, transfer: Transfer) -> bool:
+        """Whether the re-check job should take the next step on this row now (its backoff has passed)."""
+        state = self._settling.get(transfer.id)
+        return state is None or state.due <= asyncio.get_running_loop().time()
+
+    async def settle(self, transfer: Transfer, *, budget: float = 0.0) -> ConfirmResult | None:
+        """Settle an open row outside a Confirm, for at most about `budget` seconds (0: one step). A `sending`
+        row here is the previous run's: it becomes `unknown` (doubt RESTART) first. None when a Confirm in
+        this process is on it right now, or when the row is no longer open."""
+        if transfer.id in self._busy:
+            return None
+        with self._hold(transfer.id):
+            row = await self._get(transfer.id)
+            if row.status not in OPEN_STATUSES:  # settled meanwhile (and told by whoever settled it)
+                self._settling.pop(row.id, None)
+                return None
+            state = self._state_for(row)
+            if row.status == S.SENDING:
+                row = await self._mark_open(row, Doubt.RESTART)
+            deadline = asyncio.get_running_loop().time() + budget
+            return await self._drive(row, state, deadline, first=False)
+
+    async def resolve(self, transfer: Transfer) -> ConfirmResult:
+        """One settling step on an open row (see `settle`); a settled row's result as it stands."""
+        result = await self.settle(transfer)
+        if result is None:
+            row = await self._get(transfer.id)
+            if row.status in OPEN_STATUSES:
+                return ConfirmResult(Outcome.IN_PROGRESS, row, doubt=doubt_of(row))
+            return ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
+        return result
+
+    async def rub_balance(self, tg_id: int, wallet: str | None = None) -> Money | None:
+        """The RUB balance of `wallet` (default: the current one) after a transfer; None when it cannot be read
+        within `BALANCE_SECONDS` (the transfer itself is done, and its outcome must not wait for this)."""
 
         async def call(qiwi: QiwiClient, session: Session) -> Money | None:
             accounts = await qiwi.balance(session.tgt, session.wallet)
@@ -510,10 +828,7 @@ class TransferService:
             return None
 
         try:
-            return await self.sessions.run(tg_id, call)
-        except (NotLoggedIn, SessionEnded, QiwiError) as error:
+            return await asyncio.wait_for(self.sessions.run(tg_id, call, wallet=wallet), timeout=BALANCE_SECONDS)
+        except (NotLoggedIn, SessionEnded, QiwiError, TimeoutError) as error:
             log.info("balance after transfer unavailable: %s", type(error).__name__)
             return None
-
-
-# -- start-up ------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Injected faults (status, latency, hang, hang after commit, global latency) and the HTTP controls."""
+"""Injected faults (status, latency, hang, reset, lost/late answers, refusals, the random mix, global latency)
+and the HTTP controls."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import httpx
 import pytest
 
 from bot.sandbox import Emulator, EmulatorServer
+from bot.sandbox.faults import Faults
+from bot.sandbox.jsonio import dumps
 
 from .conftest import MAIN, RECEIVER, Qiwi, decode, payment_body
 
@@ -160,3 +163,146 @@ async def test_http_controls(qiwi: Qiwi, emulator: Emulator) -> None:
     assert (await qiwi.st_response(tgt)).status_code == 401
     assert (await http.post(f"{control}/reset")).status_code == 200
     assert emulator.ledger == [] and emulator.wallet(MAIN).balance() == Decimal("15230.50")
+
+
+# -- resets, lost and late answers, refusals, the random mix --------------------------------------------
+
+
+async def test_reset_closes_the_connection_before_anything_is_served(qiwi: Qiwi, emulator: Emulator) -> None:
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    emulator.faults.inject("payment", "reset")
+    with pytest.raises(httpx.RemoteProtocolError):
+        await qiwi.pay(cookie, payment_body("1700000000300", 10))
+    assert emulator.ledger == []
+    assert (await qiwi.pay(cookie, payment_body("1700000000300", 10))).status_code == 200
+    assert [entry.client_id for entry in emulator.ledger] == ["1700000000300"]
+    # Every request is noted on arrival, with the fault that struck it.
+    assert [(request.client_id, request.sender, request.fault) for request in emulator.payment_requests] == [
+        ("1700000000300", MAIN, "reset"),
+        ("1700000000300", MAIN, None),
+    ]
+
+
+async def test_lost_answer_moves_the_money_and_drops_the_connection(qiwi: Qiwi, emulator: Emulator) -> None:
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    emulator.faults.inject("payment", "lost_answer")
+    with pytest.raises(httpx.RemoteProtocolError):
+        await qiwi.pay(cookie, payment_body("1700000000301", 10))
+    assert [entry.client_id for entry in emulator.ledger] == ["1700000000301"]
+    again = await qiwi.pay(cookie, payment_body("1700000000301", 10))
+    assert int(decode(again)["transaction"]["id"]) == emulator.ledger[0].txn_id
+    assert len(emulator.ledger) == 1
+    assert [(request.client_id, request.fault) for request in emulator.payment_requests] == [
+        ("1700000000301", "lost_answer"),
+        ("1700000000301", None),
+    ]
+
+
+async def test_late_answer_is_the_real_answer_after_the_delay(qiwi: Qiwi, emulator: Emulator) -> None:
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    emulator.faults.inject("payment", "late_answer", delay=0.4, times=2)
+    with pytest.raises(httpx.ReadTimeout):
+        await qiwi.http.post(
+            f"{qiwi.server.web_url}/user/sinap/api/terms/99/payments/proxy.action",
+            content=dumps(payment_body("1700000000302", 10)),
+            headers={
+                "Accept": "application/vnd.qiwi.v2+json",
+                "Content-Type": "application/json",
+                "User-Agent": "tests",
+                "Cookie": f"JSESSIONID={cookie}",
+            },
+            timeout=0.1,
+        )
+    assert len(emulator.ledger) == 1  # committed before the answer was held back
+    started = time.monotonic()
+    late = await qiwi.pay(cookie, payment_body("1700000000302", 10))
+    assert time.monotonic() - started >= 0.4
+    assert late.status_code == 200 and int(decode(late)["transaction"]["id"]) == emulator.ledger[0].txn_id
+    assert len(emulator.ledger) == 1
+
+
+async def test_status_after_commit_says_error_while_the_money_moved(qiwi: Qiwi, emulator: Emulator) -> None:
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    emulator.faults.inject("payment", "status_after_commit", status=502)
+    assert (await qiwi.pay(cookie, payment_body("1700000000303", 10))).status_code == 502
+    assert [entry.client_id for entry in emulator.ledger] == ["1700000000303"]
+
+
+async def test_refuse_answers_a_refusal_without_serving(qiwi: Qiwi, emulator: Emulator) -> None:
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    emulator.faults.inject("payment", "refuse")
+    emulator.faults.inject("payment", "refuse", code="QWPRC-241")
+    refused = await qiwi.pay(cookie, payment_body("1700000000304", 10))
+    assert refused.status_code == 400 and decode(refused) == {"code": "QWPRC-220", "message": "Недостаточно средств"}
+    assert decode(await qiwi.pay(cookie, payment_body("1700000000304", 10)))["code"] == "QWPRC-241"
+    assert emulator.ledger == []
+    with pytest.raises(ValueError):
+        emulator.faults.inject("balance", "refuse")
+
+
+def test_mix_is_seeded_and_counted() -> None:
+    def draws(seed: int) -> list[str | None]:
+        faults = Faults()
+        faults.mix(0.3, [500, "reset", 423, "lost_answer"], seed=seed)
+        out = []
+        for _ in range(200):
+            fault = faults.take("payment")
+            out.append(None if fault is None else fault.label)
+        return out
+
+    first = draws(7)
+    assert first == draws(7) and first != draws(8)
+    struck = [label for label in first if label is not None]
+    assert 30 < len(struck) < 90  # about 30 % of 200
+    assert set(struck) == {"500", "reset", "423", "lost_answer"}
+
+    faults = Faults()
+    faults.mix(1.0, ["500_after_commit", "refuse:QWPRC-220", "late_answer"], endpoints=["payment", "history"], seed=1)
+    assert faults.take("balance") is None  # not one of the mix's endpoints
+    kinds = {faults.take("history").kind for _ in range(30)}  # type: ignore[union-attr]
+    assert kinds == {"status_after_commit", "late_answer"}  # a refusal is for payments only
+    payment = [faults.take("payment") for _ in range(60)]
+    assert {fault.kind for fault in payment if fault} == {"status_after_commit", "refuse", "late_answer"}
+    late = next(fault for fault in payment if fault and fault.kind == "late_answer")
+    assert late.delay > 0 and late.after_commit
+    assert sum(faults.injected.values()) == 90
+    # Pending faults come first; clear() ends the mix too.
+    faults.inject("payment", "status", status=401)
+    assert faults.take("payment").status == 401  # type: ignore[union-attr]
+    faults.clear()
+    assert faults.current_mix is None and faults.take("payment") is None
+    for bad in ({"rate": 1.5}, {"rate": 0.1, "kinds": []}, {"rate": 0.1, "kinds": ["explode"]}):
+        with pytest.raises(ValueError):
+            Faults().mix(**bad)  # type: ignore[arg-type]
+
+
+async def test_mix_over_http(qiwi: Qiwi, emulator: Emulator) -> None:
+    control = f"{qiwi.server.auth_url}/_emulator"
+    http = qiwi.http
+    answer = await http.post(
+        f"{control}/faults", json={"mix": {"rate": 1.0, "kinds": ["500"], "endpoints": ["tgts"], "seed": 3}}
+    )
+    assert answer.status_code == 200 and decode(answer)["mix"]["kinds"] == ["500"]
+    assert (await qiwi.login()).status_code == 500
+    state = decode(await http.get(f"{control}/faults"))
+    assert state["injected"] == [{"endpoint": "tgts", "kind": "500", "count": 1}]
+    assert (await http.post(f"{control}/faults", json={"mix": None})).status_code == 200
+    assert emulator.faults.current_mix is None
+    assert (await qiwi.login()).status_code == 200
+    assert (await http.post(f"{control}/faults", json={"mix": {"rate": "often"}})).status_code == 400
+    assert (await http.post(f"{control}/faults", json={"mix": {"rate": 0.5, "kinds": ["boom"]}})).status_code == 400
+    await http.post(f"{control}/faults", json={"mix": {"rate": 0.5}})
+    assert emulator.faults.current_mix is not None
+    assert (await http.delete(f"{control}/faults")).status_code == 200
+    assert emulator.faults.current_mix is None
+
+    tgt = await qiwi.tgt()
+    cookie = await qiwi.session(tgt)
+    await qiwi.pay(cookie, payment_body("1700000000305", 10))
+    requests = decode(await http.get(f"{control}/payment-requests"))["requests"]
+    assert [(row["client_id"], row["sender"], row["amount"]) for row in requests] == [("1700000000305", MAIN, 10)]

@@ -6,23 +6,15 @@ summary that went through, none otherwise.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from bot.callbacks import TransferAction
-from bot.crypto import load_cipher
 from bot.devtools.fake_user import FakeUser
-from bot.factory import build_bot
-from bot.i18n import CatalogI18n
-from bot.qiwi.client import QiwiClient
 from bot.sandbox import Emulator
 from bot.sandbox.seed import MAIN_WALLET, RECEIVER_WALLET
-from bot.services.sessions import SessionService
-from bot.services.transfer_reconcile import recheck_unknown
-from bot.services.transfers import SETTLE_AFTER
 from bot.storage import Database, TransferStatus
 from tests.bot.harness import ADMIN_ID, BotFactory, RunningBot, ask, login
 
@@ -76,11 +68,11 @@ async def test_dialog_transfer(running_bot: RunningBot) -> None:
     user.log.actions.clear()
 
     assert "phone number" in await ask(user, "/transfer", "recipient")
-    assert "+7 900 ***-**-44" in await ask(user, "+7 900 222-33-44", "How much")
+    assert "+7 900 222-33-44" in await ask(user, "+7 900 222-33-44", "How much")  # the whole number
     await ask(user, "150,50", "comment")
     summary = await summary_for(user, ["за обед <b>"])
     text = user.message(summary).text or ""
-    assert "RUB 150.50" in text and "за обед <b>" in text and "+7 900 ***-**-44" in text
+    assert "RUB 150.50" in text and "за обед <b>" in text and "+7 900 222-33-44" in text
 
     await user.press(CONFIRM)
     await user.wait_for("Sending")
@@ -258,36 +250,18 @@ async def test_timeout_after_commit_resolves_to_the_payment(running_bot: Running
     assert paid(running_bot.emulator) == [(MAIN_WALLET, RECEIVER_WALLET, Decimal("77.00"))]
 
 
-async def test_timeout_before_commit_reports_failure(running_bot: RunningBot) -> None:
+async def test_a_request_lost_before_commit_is_sent_again_under_the_same_id(running_bot: RunningBot) -> None:
     user = running_bot.user(ADMIN_ID)
     await login(user)
     await summary_for(user, ["/transfer 9002223344 77"])
     running_bot.emulator.faults.inject("payment", "hang", delay=HANG)
 
     await user.press(CONFIRM)
-    await user.wait_for("did not answer in time", timeout=10)
-    await asyncio.sleep(HANG)
-    # The periodic re-check, once the row has been quiet long enough: QIWI never recorded it.
-    running_bot.emulator.clock.advance(SETTLE_AFTER)
-    await recheck_now(running_bot)
-    notice = await user.wait_for("Update on your transfer")
-    assert "did not go through" in (notice.text or "")
-    assert paid(running_bot.emulator) == []
-
-
-async def recheck_now(running: RunningBot) -> None:
-    """One pass of the periodic re-check over the running bot's database (its own connection)."""
-    settings = running.settings
-    db = await Database.open(settings.database_path)
-    qiwi = QiwiClient.create(settings.qiwi_auth_url, settings.qiwi_web_url, settings.qiwi_edge_url, timeout=2)
-    bot = build_bot(settings)
-    try:
-        sessions = SessionService(db, load_cipher(settings), qiwi, running.emulator.clock.now)
-        await recheck_unknown(bot, sessions, CatalogI18n())
-    finally:
-        await bot.session.close()
-        await qiwi.aclose()
-        await db.close()
+    # QIWI never saw the first request; the identical one under the same id goes through, within seconds.
+    await user.wait_for("Balance now", timeout=15)
+    assert paid(running_bot.emulator) == [(MAIN_WALLET, RECEIVER_WALLET, Decimal("77.00"))]
+    client_ids = {request.client_id for request in running_bot.emulator.payment_requests}
+    assert len(client_ids) == 1 and len(running_bot.emulator.payment_requests) >= 2
 
 
 async def test_restart_between_sending_and_answer(running_bot: RunningBot) -> None:

@@ -12,11 +12,12 @@ from bot import PROJECT_ROOT
 from bot.i18n import LANGUAGES, CatalogI18n, read_catalogs
 from bot.qiwi.errors import RefusalReason
 from bot.qiwi.models import Money
-from bot.services.transfer_texts import REFUSAL_KEYS, outcome_text, problem_text, summary_text
+from bot.services.transfer_texts import DOUBT_KEYS, REFUSAL_KEYS, final_notice, outcome_text, problem_text, summary_text
 from bot.services.transfers import (
     COMMENT_MAX_LENGTH,
     NOT_FOUND_CODE,
     ConfirmResult,
+    Doubt,
     DraftProblem,
     Outcome,
     TransferDraft,
@@ -95,6 +96,7 @@ def test_every_key_exists_in_both_languages() -> None:
         used |= set(_KEY.findall((PROJECT_ROOT / name).read_text(encoding="utf-8")))
     used |= {f"transfer.bad.{step}.{reason}" for step, reason in PROBLEMS}
     used |= set(REFUSAL_KEYS.values())
+    used |= set(DOUBT_KEYS.values())
     assert len(used) > 30, "the scan found too few keys"
     for language in LANGUAGES:
         missing = sorted(key for key in used if not catalogs[language].get(key))
@@ -136,7 +138,8 @@ def test_every_outcome_renders(language: str) -> None:
         ttl_end=datetime(2026, 11, 27, 12, 10, tzinfo=UTC),
     )
     assert "&lt;script&gt;" in summary and "<script>" not in summary
-    assert "15:10" in summary and "+7 912 ***-**-33" in summary
+    # The member's own private chat: the recipient's whole number, never masked.
+    assert "15:10" in summary and "+7 912 111-22-33" in summary and "***" not in summary
     for step, reason in PROBLEMS:
         assert problem_text(tr, DraftProblem(step, reason), limit=LIMIT, language=language)
     accepted = ConfirmResult(Outcome.ACCEPTED, _transfer(TransferStatus.ACCEPTED, qiwi_txn_id="19000000001"))
@@ -156,3 +159,46 @@ def test_every_outcome_renders(language: str) -> None:
     for outcome in Outcome:
         result = ConfirmResult(outcome, _transfer(TransferStatus.UNKNOWN))
         assert outcome_text(tr, language, result, ttl_end=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_doubt_says_what_happened_with_the_whole_number(language: str) -> None:
+    i18n = CatalogI18n()
+
+    def tr(key: str) -> str:
+        return i18n.text(key, language)
+
+    rendered = {
+        doubt: outcome_text(
+            tr, language, ConfirmResult(Outcome.UNKNOWN, _transfer(TransferStatus.UNKNOWN), doubt=doubt)
+        )
+        for doubt in Doubt
+    }
+    assert len(set(rendered.values())) == len(Doubt)  # each kind of doubt has its own text
+    for text in rendered.values():
+        assert "+7 912 111-22-33" in text and "***" not in text
+    if language == "en":
+        assert "did not answer in time" in rendered[Doubt.TIMEOUT]
+        assert "answered with an error" in rendered[Doubt.ERROR]
+        assert "connection to QIWI broke" in rendered[Doubt.RESET]
+        assert all("did not answer in time" not in text for doubt, text in rendered.items() if doubt != Doubt.TIMEOUT)
+    # The stored doubt is used when the result carries none (a row read back after a restart).
+    stored = _transfer(TransferStatus.UNKNOWN, failure_message="doubt:reset")
+    assert outcome_text(tr, language, ConfirmResult(Outcome.UNKNOWN, stored)) == rendered[Doubt.RESET]
+    # A background update names the recipient whole too.
+    accepted = ConfirmResult(Outcome.ACCEPTED, _transfer(TransferStatus.ACCEPTED, qiwi_txn_id="19000000001"))
+    notice = final_notice(tr, language, accepted, balance=None)
+    assert notice.count("+7 912 111-22-33") == 2 and "***" not in notice
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_over_limit_at_confirm_shows_the_limit(language: str) -> None:
+    i18n = CatalogI18n()
+
+    def tr(key: str) -> str:
+        return i18n.text(key, language)
+
+    result = ConfirmResult(Outcome.OVER_LIMIT, _transfer(TransferStatus.CANCELLED), limit=Decimal("5000"))
+    text = outcome_text(tr, language, result)
+    assert ("5 000,00" in text.replace("\xa0", " ")) if language == "ru" else ("RUB 5,000.00" in text)
+    assert tr("transfer.cancelled") in text
