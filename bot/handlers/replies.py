@@ -22,15 +22,19 @@ async def answer_press(callback: CallbackQuery, text: str | None = None, *, aler
         log.info("could not answer a button press: %s", error.message)
 
 
-async def edit_pressed(callback: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    """Replaces the text (and the buttons: none unless given) of the message whose button was pressed."""
+async def edit_pressed(callback: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    """Replaces the text (and the buttons: none unless given) of the message whose button was pressed.
+    True when the message now shows `text`."""
     message = callback.message
     if message is None or callback.bot is None:
-        return
+        return False
     try:
         await callback.bot.edit_message_text(
             text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=keyboard
         )
     except TelegramBadRequest as error:
-        if "not modified" not in error.message:
-            log.info("could not edit a message: %s", error.message)
+        if "not modified" in error.message:
+            return True
+        log.info("could not edit a message: %s", error.message)
+        return False
+    return True

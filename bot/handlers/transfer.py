@@ -330,7 +330,9 @@ async def confirm_button(
         await state.clear()
     accepted = outcome == Outcome.ACCEPTED and result.transfer is not None
     balance = await transfers.rub_balance(callback.from_user.id, result.transfer.wallet) if accepted else None  # type: ignore[union-attr]
-    await _edit_summary(callback, result.transfer, outcome_text(tr, tr.language, result, balance=balance), tr)
+    shown = await _edit_summary(callback, result.transfer, outcome_text(tr, tr.language, result, balance=balance), tr)
+    if shown and result.transfer is not None and outcome in (Outcome.ACCEPTED, Outcome.FAILED):
+        await transfers.mark_told(result.transfer.id)
 
 
 async def _edit_summary(
@@ -340,12 +342,11 @@ async def _edit_summary(
     tr: Translator,
     *,
     keyboard: InlineKeyboardMarkup | None = None,
-) -> None:
+) -> bool:
     """The summary stays readable above its latest status; its buttons go away unless new ones are given."""
     if transfer is None:
-        await edit_pressed(callback, status_text, keyboard)
-        return
-    await edit_pressed(callback, summary_text(tr, tr.language, transfer) + "\n\n" + status_text, keyboard)
+        return await edit_pressed(callback, status_text, keyboard)
+    return await edit_pressed(callback, summary_text(tr, tr.language, transfer) + "\n\n" + status_text, keyboard)
 
 
 def build_router() -> Router:

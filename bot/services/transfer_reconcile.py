@@ -7,10 +7,9 @@ Two plain one-shot coroutines; the jobs module (`bot/jobs.py`) calls them, nothi
   client id (`TransferService.settle`: the history, then the identical payment re-sent under the same id
   while the summary's ten minutes last) for up to `STARTUP_BUDGET` seconds, and each user is told the
   outcome. A row still open by then is shown as being checked (its summary no longer says "Sending…") and
-  left to the re-check. Then `retell_recent`: a payment that QIWI accepted and the previous run recorded a
-  moment before it died was never shown to its user (the row is final, the summary still says
-  "Sending…"); the summaries of rows that became final in the last `RETELL_WINDOW` of the previous run are
-  brought up to date.
+  left to the re-check. Then `retell_untold`: a payment that QIWI accepted and the previous run recorded a
+  moment before it died was never shown to its user (the row is final, `told_at` unset, the summary still
+  says "Sending…"); each such user is told now.
 - `recheck_open` every `RECHECK_INTERVAL` seconds: one settling step for each open row whose backoff has
   passed and that no Confirm is handling; whoever settles a row tells its user (the summary edited, and a
   message so that they notice).
@@ -23,12 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.i18n import pick_language
 from bot.services.transfer_texts import Translate, final_notice, outcome_text, summary_text, unknown_text
-from bot.services.transfers import NOT_SENT_CODE, ConfirmResult, Outcome, TransferService, outcome_of, refusal_of
+from bot.services.transfers import ConfirmResult, Outcome, TransferService, outcome_of, refusal_of
 from bot.storage.models import Transfer, TransferStatus
 
 if TYPE_CHECKING:
@@ -49,10 +47,8 @@ CONCURRENCY = 16
 # A final row whose last change is this close to the previous run's last change may never have been shown:
 # between recording QIWI's answer and editing the summary there is at most the balance read (bounded by
 # `transfers.BALANCE_SECONDS`) and one Bot API call; this is several times that.
-RETELL_WINDOW = timedelta(seconds=30)
 # Of each user, how many of the newest transfers are looked at for that (far more than anyone confirms in
 # a minute). There is no cap in all: any one of them may be the one never shown.
-RETELL_SCAN = 50
 FINAL = frozenset({TransferStatus.ACCEPTED, TransferStatus.FAILED})
 
 
@@ -65,7 +61,7 @@ async def reconcile_unresolved(transfers: TransferService, notifier: Notifier, t
     if open_rows:
         log.info("start-up: %d open transfers checked", len(open_rows))
     try:
-        await retell_recent(transfers, notifier, texts, skip={row.id for row in open_rows})
+        await retell_untold(transfers, notifier, texts, skip={row.id for row in open_rows})
     except Exception:
         log.exception("start-up: could not bring recent transfer summaries up to date")
     return results
@@ -77,42 +73,23 @@ async def recheck_open(transfers: TransferService, notifier: Notifier, texts: Te
     return await _settle_all(transfers, notifier, texts, rows, budget=0.0, startup=False)
 
 
-async def retell_recent(
+async def retell_untold(
     transfers: TransferService, notifier: Notifier, texts: Texts, *, skip: Iterable[int] = ()
 ) -> int:
-    """Edit the summaries of transfers that became final within `RETELL_WINDOW` of the newest change in the
-    database to their outcome; returns how many were edited.
-
-    A run killed between recording QIWI's answer and editing the summary leaves a final row whose user saw
-    only "Sending…"; nothing records whether the edit was made, so every recent one is edited again (an
-    identical edit changes nothing the user sees, and an edit does not notify)."""
-    db = transfers.sessions.db
+    """Tells the users of transfers whose final outcome was recorded but never shown (`told_at` unset: the
+    previous run died between QIWI's answer and the edit of the summary, or Telegram refused the edit).
+    Returns how many were told."""
     skipped = set(skip)
-    rows: list[Transfer] = []
-    for user in await db.users.list_all():
-        rows.extend(await db.transfers.list_for_user(user.tg_id, limit=RETELL_SCAN))
-    if not rows:
-        return 0
-    since = max(row.updated_at for row in rows) - RETELL_WINDOW
-    recent = [
-        row
-        for row in rows
-        if row.id not in skipped
-        and row.status in FINAL
-        and row.failure_code != NOT_SENT_CODE  # its replacement owns the summary now
-        and row.message_id is not None
-        and row.updated_at >= since
-    ]
+    rows = [row for row in await transfers.sessions.db.transfers.untold() if row.id not in skipped]
 
     async def retell(row: Transfer) -> bool:
-        result = ConfirmResult(outcome_of(row), row, reason=refusal_of(row))
-        tr, language = await _translator(transfers, texts, row)
-        return await _edit_summary(notifier, tr, language, row, outcome_text(tr, language, result))
+        await _tell_final(transfers, notifier, texts, ConfirmResult(outcome_of(row), row, reason=refusal_of(row)))
+        return True
 
-    edited = sum(await _bounded(recent, retell))
-    if recent:
-        log.info("start-up: %d recent transfer summaries brought up to date", edited)
-    return edited
+    told = sum(await _bounded(rows, retell))
+    if rows:
+        log.info("start-up: %d transfer outcome(s) told that the previous run had not shown", told)
+    return told
 
 
 # -- settling and telling ------------------------------------------------------------------------------
@@ -185,9 +162,12 @@ async def _tell_final(transfers: TransferService, notifier: Notifier, texts: Tex
     balance: Money | None = None
     if result.outcome == Outcome.ACCEPTED:
         balance = await transfers.rub_balance(transfer.tg_id, transfer.wallet)
-    await _edit_summary(notifier, tr, language, transfer, outcome_text(tr, language, result, balance=balance))
+    edited = await _edit_summary(notifier, tr, language, transfer, outcome_text(tr, language, result, balance=balance))
     chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
-    if await notifier.send(chat_id, final_notice(tr, language, result, balance=balance)) is None:
+    sent = await notifier.send(chat_id, final_notice(tr, language, result, balance=balance)) is not None
+    if edited or sent:
+        await transfers.mark_told(transfer.id)
+    else:
         log.warning("transfer %s: could not tell the user the outcome", transfer.id)
 
 

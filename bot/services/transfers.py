@@ -396,6 +396,10 @@ class TransferService:
             return False
         return await self._transfers.cancel(transfer_id, tg_id, self.now())
 
+    async def mark_told(self, transfer_id: int) -> None:
+        """The user has seen the final outcome; a restart does not tell it again."""
+        await self._transfers.mark_told(transfer_id, self.now())
+
     async def set_message(self, transfer_id: int, chat_id: int, message_id: int) -> None:
         await self._transfers.set_message(transfer_id, chat_id, message_id)
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,13 @@ class SQLite:
         async with self._lock:
             self._check_open()
             return await Transaction(self._conn).execute(sql, params)
+
+    async def create_function(self, name: str, num_params: int, func: Callable[..., Any]) -> None:
+        """A Python function that SQL on this connection may call (a TEMP trigger's, say). It runs on aiosqlite's
+        thread, inside the statement that calls it: it must be quick and must not raise."""
+        async with self._lock:
+            self._check_open()
+            await self._conn.create_function(name, num_params, func)
 
     async def backup(self, dest: Path) -> None:
         """Online backup into `dest` (replaced atomically); writers keep going meanwhile.

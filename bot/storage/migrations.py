@@ -152,6 +152,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN first_name TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE users ADD COLUMN username TEXT",
     ),
+    # 6: when the user was shown a transfer's final outcome, so a restart tells exactly those never told.
+    (
+        "ALTER TABLE transfers ADD COLUMN told_at TEXT",
+        # Rows settled before this column existed were told by the run that settled them.
+        "UPDATE transfers SET told_at = updated_at WHERE status NOT IN ('awaiting_confirmation', 'sending', 'unknown')",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

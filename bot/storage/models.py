@@ -110,3 +110,4 @@ class Transfer:
     failure_message: str | None
     chat_id: int | None
     message_id: int | None
+    told_at: datetime | None = None  # when its final outcome was shown to the user

@@ -17,13 +17,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from .codec import dump_amount, dump_time, load_amount, load_time
+from .codec import dump_amount, dump_time, load_amount, load_optional_time, load_time
 from .connection import SQLite, Transaction
 from .models import Transfer, TransferStatus
 
 _COLUMNS = (
     "id, client_id, tg_id, wallet, recipient, amount, comment, status, created_at, updated_at, "
-    "qiwi_txn_id, failure_code, failure_message, chat_id, message_id"
+    "qiwi_txn_id, failure_code, failure_message, chat_id, message_id, told_at"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_CLIENT_ID = 10**20 - 1  # QIWI takes at most 20 digits
@@ -48,6 +48,7 @@ def _transfer(row: sqlite3.Row) -> Transfer:
         failure_message=row["failure_message"],
         chat_id=row["chat_id"],
         message_id=row["message_id"],
+        told_at=load_optional_time(row["told_at"]),
     )
 
 
@@ -185,6 +186,24 @@ class TransferRepository:
         rows = await self._sql.fetchall(
             f"SELECT {_COLUMNS} FROM transfers WHERE status IN (?, ?) ORDER BY id",
             (S.SENDING.value, S.UNKNOWN.value),
+        )
+        return [_transfer(row) for row in rows]
+
+    async def mark_told(self, transfer_id: int, now: datetime) -> bool:
+        """The user has been shown the row's final outcome (its summary edited, or a message sent)."""
+        changed = await self._sql.execute(
+            "UPDATE transfers SET told_at = ? WHERE id = ? AND told_at IS NULL AND status IN (?, ?)",
+            (dump_time(now), transfer_id, S.ACCEPTED.value, S.FAILED.value),
+        )
+        return changed == 1
+
+    async def untold(self) -> list[Transfer]:
+        """Accepted or failed rows whose outcome nobody was shown: a run that died between recording QIWI's
+        answer and telling the user. A row closed as not sent has a replacement that owns its summary."""
+        rows = await self._sql.fetchall(
+            f"SELECT {_COLUMNS} FROM transfers WHERE told_at IS NULL AND status IN (?, ?) "
+            "AND (failure_code IS NULL OR failure_code != 'not_sent') ORDER BY id",
+            (S.ACCEPTED.value, S.FAILED.value),
         )
         return [_transfer(row) for row in rows]
 

@@ -201,3 +201,23 @@ async def test_transfers_survive_reopen_and_member_removal(db: Database) -> None
         assert [t.id for t in await reopened.transfers.unresolved()] == [row.id]
     finally:
         await reopened.close()
+
+
+async def test_told_is_recorded_once_and_only_for_final_rows(db: Database) -> None:
+    waiting = await _draft(db)
+    assert not await db.transfers.mark_told(waiting.id, NOW)  # nothing final to tell yet
+    paid = await _draft(db)
+    assert await db.transfers.claim(paid.id, 1, NOW, TTL) is not None
+    assert await db.transfers.mark_accepted(paid.id, "555", NOW)
+    refused = await _draft(db)
+    assert await db.transfers.claim(refused.id, 1, NOW, TTL) is not None
+    assert await db.transfers.mark_failed(refused.id, "QWPRC-220", "no money", NOW)
+    not_sent = await _draft(db)
+    assert await db.transfers.claim(not_sent.id, 1, NOW, TTL) is not None
+    assert await db.transfers.mark_failed(not_sent.id, "not_sent", None, NOW)  # its replacement owns the summary
+    assert [row.id for row in await db.transfers.untold()] == [paid.id, refused.id]
+    assert await db.transfers.mark_told(paid.id, NOW + timedelta(seconds=1))
+    assert not await db.transfers.mark_told(paid.id, NOW + timedelta(seconds=2))  # the first moment stays
+    told = await db.transfers.get(paid.id)
+    assert told is not None and told.told_at == NOW + timedelta(seconds=1)
+    assert [row.id for row in await db.transfers.untold()] == [refused.id]

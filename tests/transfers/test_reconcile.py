@@ -182,11 +182,11 @@ async def test_startup_shows_a_payment_recorded_but_never_shown(
     stack: Stack, notifier: TelegramNotifier, texts: CatalogI18n, telegram: FakeTelegram
 ) -> None:
     """The killed run wrote QIWI's answer down and died before editing the summary: the row is final, so it
-    is not open, and its user saw only "Sending…"."""
+    is not open, its `told_at` is unset, and its user saw only "Sending…". One told before is left alone."""
     user = await chat(telegram, stack)
     old = await claimed(stack, await shown(stack, notifier, "7"))
     assert await stack.db.transfers.mark_accepted(old.id, "111", stack.emulator.clock.now())
-    stack.emulator.clock.advance(timedelta(hours=1))  # long before the crash: told back then
+    assert await stack.db.transfers.mark_told(old.id, stack.emulator.clock.now())  # shown back then
     transfer = await claimed(stack, await shown(stack, notifier, "30"))
     txn = await pay_directly(stack, transfer)
     assert await stack.db.transfers.mark_accepted(transfer.id, txn, stack.emulator.clock.now())
@@ -195,8 +195,13 @@ async def test_startup_shows_a_payment_recorded_but_never_shown(
 
     summary = user.message(transfer.message_id or 0)
     assert "✅ Sent: RUB 30.00 to +7 900 222-33-44" in (summary.text or "") and txn in (summary.text or "")
-    assert "Sending" in (user.message(old.message_id or 0).text or "")  # an hour old: left as it was
+    assert "Sending" in (user.message(old.message_id or 0).text or "")  # told before: not touched again
+    assert [row.id for row in await stack.db.transfers.untold()] == []
     assert_paid_once(stack, transfer)
+    # A second restart tells nothing again.
+    edits_before = len(user.transcript)
+    await reconcile_unresolved(restarted(stack), notifier, texts)
+    assert len(user.transcript) == edits_before
 
 
 async def test_startup_sending_row_still_open_says_it_is_being_checked(
