@@ -78,7 +78,8 @@ async def leave_dialog(
     if transfer_id is not None and await transfers.cancel_open(transfer_id, tg_id):
         transfer = await transfers.get(transfer_id)
         if transfer is not None and transfer.chat_id is not None and transfer.message_id:
-            text = summary_text(tr, tr.language, transfer) + "\n\n" + tr("transfer.cancelled")
+            name = await transfers.recipient_name(transfer)
+            text = summary_text(tr, tr.language, transfer, recipient_name=name) + "\n\n" + tr("transfer.cancelled")
             await notifier.edit(transfer.chat_id, transfer.message_id, text)
     return True
 
@@ -100,7 +101,7 @@ async def show_summary(
     except DraftProblem as problem:
         await message.answer(_refusal(tr, problem, transfers))
         return
-    name = await members.name_for_wallet(transfer.recipient)
+    name = await transfers.recipient_name(transfer)
     sent = await message.answer(
         summary_text(tr, tr.language, transfer, ttl_end=transfers.expires_at(transfer), recipient_name=name),
         reply_markup=summary_keyboard(tr, transfer.id),
@@ -287,7 +288,7 @@ async def cancel_button(
     await answer_press(callback)
     if (await TransferData.load(state)).transfer_id == callback_data.transfer_id:
         await state.clear()
-    await _edit_summary(callback, result.transfer, text, tr)
+    await _edit_summary(callback, transfers, result.transfer, text, tr)
 
 
 async def confirm_button(
@@ -303,7 +304,7 @@ async def confirm_button(
         nonlocal answered
         await answer_press(callback, tr("transfer.sending.short"))
         answered = True
-        await _edit_summary(callback, claimed, tr("transfer.sending"), tr)
+        await _edit_summary(callback, transfers, claimed, tr("transfer.sending"), tr)
 
     result = await transfers.confirm(callback_data.transfer_id, callback.from_user.id, on_claimed=show_sending)
     outcome = result.outcome
@@ -318,6 +319,7 @@ async def confirm_button(
         assert reopened is not None
         await _edit_summary(
             callback,
+            transfers,
             reopened,
             outcome_text(tr, tr.language, result, ttl_end=transfers.expires_at(reopened)),
             tr,
@@ -330,13 +332,15 @@ async def confirm_button(
         await state.clear()
     accepted = outcome == Outcome.ACCEPTED and result.transfer is not None
     balance = await transfers.rub_balance(callback.from_user.id, result.transfer.wallet) if accepted else None  # type: ignore[union-attr]
-    shown = await _edit_summary(callback, result.transfer, outcome_text(tr, tr.language, result, balance=balance), tr)
+    status = outcome_text(tr, tr.language, result, balance=balance)
+    shown = await _edit_summary(callback, transfers, result.transfer, status, tr)
     if shown and result.transfer is not None and outcome in (Outcome.ACCEPTED, Outcome.FAILED):
         await transfers.mark_told(result.transfer.id)
 
 
 async def _edit_summary(
     callback: CallbackQuery,
+    transfers: TransferService,
     transfer: Transfer | None,
     status_text: str,
     tr: Translator,
@@ -346,7 +350,8 @@ async def _edit_summary(
     """The summary stays readable above its latest status; its buttons go away unless new ones are given."""
     if transfer is None:
         return await edit_pressed(callback, status_text, keyboard)
-    return await edit_pressed(callback, summary_text(tr, tr.language, transfer) + "\n\n" + status_text, keyboard)
+    summary = summary_text(tr, tr.language, transfer, recipient_name=await transfers.recipient_name(transfer))
+    return await edit_pressed(callback, summary + "\n\n" + status_text, keyboard)
 
 
 def build_router() -> Router:

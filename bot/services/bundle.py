@@ -67,6 +67,7 @@ def build_services(
     access = Access.of(settings.admin_ids)
     sessions = SessionService(db, cipher, qiwi, clock)
     requests = RequestService(db, clock, access, notifier, i18n)
+    members = MemberService(db, sessions, requests, access, clock)
     return Services(
         settings=settings,
         db=db,
@@ -76,9 +77,9 @@ def build_services(
         access=access,
         sessions=sessions,
         wallet=WalletService(sessions),
-        transfers=TransferService(sessions, limit=settings.transfer_limit),
+        transfers=TransferService(sessions, limit=settings.transfer_limit, owner_name=members.name_for_wallet),
         requests=requests,
-        members=MemberService(db, sessions, requests, access, clock),
+        members=members,
         alerts=AlertPoller(sessions, notifier, i18n, access, interval=settings.notify_interval),
         chart=ChartRenderer(),
         demo_wallets=tuple(demo_wallets),

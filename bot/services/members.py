@@ -96,16 +96,13 @@ class MemberService:
         return sorted(((t, n, w) for t, n, w in payees if w is not None), key=lambda p: p[1].casefold())
 
     async def name_for_wallet(self, wallet: str) -> str | None:
-        """The name of the member whose wallet this is (any of their wallets), None for anyone else's."""
+        """The name of the member whose wallet this is (current or not), None for anyone else's."""
+        owners = await self.db.wallets.owners(wallet)
+        if not owners:
+            return None
         users = self.access.inside(await self.db.users.list_all())
         labels = member_labels(users)
-        for user in users:
-            if user.wallet == wallet:
-                return labels[user.tg_id]
-        for user in users:
-            if any(w.wallet == wallet for w in await self.db.wallets.list_for(user.tg_id)):
-                return labels[user.tg_id]
-        return None
+        return next((labels[tg_id] for tg_id in owners if tg_id in labels), None)
 
     # -- joining and leaving -------------------------------------------------------------------------
 

@@ -146,12 +146,15 @@ async def _translator(transfers: TransferService, texts: Texts, transfer: Transf
     return tr, language
 
 
-async def _edit_summary(notifier: Notifier, tr: Translate, language: str, transfer: Transfer, status: str) -> bool:
+async def _edit_summary(
+    transfers: TransferService, notifier: Notifier, tr: Translate, language: str, transfer: Transfer, status: str
+) -> bool:
     """The summary stays readable above its latest status; its buttons go away."""
     if transfer.message_id is None:
         return False
     chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
-    return await notifier.edit(chat_id, transfer.message_id, summary_text(tr, language, transfer) + "\n\n" + status)
+    summary = summary_text(tr, language, transfer, recipient_name=await transfers.recipient_name(transfer))
+    return await notifier.edit(chat_id, transfer.message_id, summary + "\n\n" + status)
 
 
 async def _tell_final(transfers: TransferService, notifier: Notifier, texts: Texts, result: ConfirmResult) -> None:
@@ -162,7 +165,9 @@ async def _tell_final(transfers: TransferService, notifier: Notifier, texts: Tex
     balance: Money | None = None
     if result.outcome == Outcome.ACCEPTED:
         balance = await transfers.rub_balance(transfer.tg_id, transfer.wallet)
-    edited = await _edit_summary(notifier, tr, language, transfer, outcome_text(tr, language, result, balance=balance))
+    edited = await _edit_summary(
+        transfers, notifier, tr, language, transfer, outcome_text(tr, language, result, balance=balance)
+    )
     chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
     sent = await notifier.send(chat_id, final_notice(tr, language, result, balance=balance)) is not None
     if edited or sent:
@@ -176,7 +181,9 @@ async def _tell_open(transfers: TransferService, notifier: Notifier, texts: Text
     if transfer is None:
         return
     tr, language = await _translator(transfers, texts, transfer)
-    if await _edit_summary(notifier, tr, language, transfer, unknown_text(tr, language, transfer, result.doubt)):
+    if await _edit_summary(
+        transfers, notifier, tr, language, transfer, unknown_text(tr, language, transfer, result.doubt)
+    ):
         return
     chat_id = transfer.chat_id if transfer.chat_id is not None else transfer.tg_id
     await notifier.send(chat_id, final_notice(tr, language, result, balance=None))

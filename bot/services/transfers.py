@@ -347,6 +347,8 @@ class TransferService:
     call_wait: float = CALL_SECONDS
     backoff: tuple[float, ...] = BACKOFF
     not_sent_pause: float = NOT_SENT_PAUSE
+    # Who owns a wallet, by name (the services bundle gives MemberService's), for the summary's "To:" line.
+    owner_name: Callable[[str], Awaitable[str | None]] | None = None
     _busy: set[int] = field(default_factory=set, init=False, repr=False)
     _settling: dict[int, _Settling] = field(default_factory=dict, init=False, repr=False)
 
@@ -359,6 +361,10 @@ class TransferService:
 
     def expires_at(self, transfer: Transfer) -> datetime:
         return transfer.created_at + self.ttl
+
+    async def recipient_name(self, transfer: Transfer) -> str | None:
+        """The member whose wallet the transfer pays, shown before the number wherever the summary is."""
+        return None if self.owner_name is None else await self.owner_name(transfer.recipient)
 
     async def sender_wallet(self, tg_id: int) -> str:
         """The logged-in wallet, read without a QIWI call. Raises NotLoggedIn."""

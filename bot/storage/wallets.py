@@ -44,6 +44,11 @@ class WalletRepository:
         row = await self._sql.fetchone(f"SELECT {COLUMNS} FROM wallets WHERE tg_id = ? AND wallet = ?", (tg_id, wallet))
         return None if row is None else wallet_session(row)
 
+    async def owners(self, wallet: str) -> list[int]:
+        """The members who have logged in to `wallet`, the earliest first."""
+        rows = await self._sql.fetchall("SELECT tg_id FROM wallets WHERE wallet = ? ORDER BY created_at", (wallet,))
+        return [int(row[0]) for row in rows]
+
     async def list_for(self, tg_id: int) -> list[WalletSession]:
         """The member's wallets in the order they were first logged in to."""
         rows = await self._sql.fetchall(

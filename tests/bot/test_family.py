@@ -56,8 +56,10 @@ async def test_transfer_to_a_member_picked_by_name_pays_their_current_wallet(mak
     await sender.press("Skip")
     summary = (await sender.wait_for("Confirm by")).text or ""
     assert "+7 900 111-22-33" in summary and "+7 900 222-33-44" in summary
+    assert "To: Rita, +7 900 222-33-44" in summary  # the member by name, then the whole number
     await sender.press("✅ Confirm")
-    await sender.wait_for("Sent")
+    outcome = (await sender.wait_for("Sent")).text or ""
+    assert "To: Rita, +7 900 222-33-44" in outcome  # and so in every later state of the summary
     ledger = running.emulator.ledger
     assert len(ledger) == 1 and ledger[0].recipient == RECEIVER_WALLET and ledger[0].sender == MAIN_WALLET
 
