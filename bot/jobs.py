@@ -17,9 +17,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 
 from bot.keyboards.menu import set_command_menu
 from bot.ops.heartbeat import HEARTBEAT_INTERVAL, heartbeat_path, touch
+from bot.services import requests as request_service
 from bot.services import transfer_reconcile
 from bot.services.alerts import TICK_SECONDS
-from bot.services import requests as request_service
 from bot.storage import DatabaseClosed
 
 if TYPE_CHECKING:
