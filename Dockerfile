@@ -13,8 +13,10 @@ COPY locales ./locales
 RUN python3 -m venv .venv && .venv/bin/pip install .
 
 FROM python:3.11-slim
+# matplotlib (the /stats chart) keeps its font cache in MPLCONFIGDIR; the home folder is not writable.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    MPLCONFIGDIR=/tmp/matplotlib \
     PATH="/app/.venv/bin:${PATH}"
 # DejaVu: the /stats chart's Cyrillic labels (Pillow's built-in font has Latin letters only).
 # hadolint ignore=DL3008
