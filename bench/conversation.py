@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 
 from bench.stand import PASSWORD, TimedTelegram
-from bot.devtools.fake_telegram import BotAction, FakeUser
+from bot.devtools.fake_telegram import BotAction, BotDidNotAnswer, FakeUser, NoSuchButton
 
 ANSWER_TIMEOUT = 120.0
 RECIPIENT = "79119999999"
@@ -39,23 +39,35 @@ class Member:
         self.phone = phone
         self.samples: list[Sample] = []
         self.confirms = 0
+        self.unanswered: list[str] = []  # commands whose answer did not come within ANSWER_TIMEOUT
         self.random = random.Random(tg_id)  # the same pauses on every run
 
-    async def _timed(self, command: str, update: dict[str, object], final: Final) -> BotAction:
-        answer = await self.user.wait_for(final, timeout=ANSWER_TIMEOUT)
+    async def _timed(self, command: str, update: dict[str, object], final: Final) -> BotAction | None:
+        """The answer's time as a sample; an answer that never comes is counted in `unanswered` (the "all
+        answered" target) and the member goes on with the next command, as a person would."""
+        try:
+            answer = await self.user.wait_for(final, timeout=ANSWER_TIMEOUT)
+        except BotDidNotAnswer:
+            self.unanswered.append(command)
+            return None
         update_id = update["update_id"]
         assert isinstance(update_id, int)
         delivered = self.telegram.delivered_at[update_id]
         self.samples.append(Sample(command, answer.at - delivered))
         return answer
 
-    async def send(self, command: str, text: str, final: Final) -> BotAction:
+    async def send(self, command: str, text: str, final: Final) -> BotAction | None:
         self.user.forget()
         return await self._timed(command, await self.user.send(text), final)
 
-    async def press(self, command: str, button: str, final: Final) -> BotAction:
+    async def press(self, command: str, button: str, final: Final) -> BotAction | None:
         self.user.forget()
-        return await self._timed(command, await self.user.press(button), final)
+        try:
+            update = await self.user.press(button)
+        except NoSuchButton:  # the message that carries it never came: nothing is sent
+            self.unanswered.append(f"{command} (not sent)")
+            return None
+        return await self._timed(command, update, final)
 
     async def login(self) -> None:
         await self.send("login: /login", "/login", _message("wallet number"))
@@ -63,7 +75,7 @@ class Member:
         await self.send("login: password", PASSWORD, _message("Logged in"))
 
     async def round(self, think: float = 0.0) -> None:
-        """The five measured commands of the issue, plus the summary that precedes Confirm. With `think`,
+        """The five measured commands, plus the summary that precedes Confirm. With `think`,
         the member pauses before each command (exponential, that mean in seconds), as people do."""
         await self._think(think)
         await self.send("/balance", "/balance", _message("Balance"))
@@ -82,11 +94,20 @@ class Member:
         await self._think(think)
         name = "transfer confirm (first)" if self.confirms == 0 else "transfer confirm"
         await self.press(name, "✅ Confirm", _edit("Balance now"))
-        self.confirms += 1
+        if self.unanswered[-1:] != [f"{name} (not sent)"]:
+            self.confirms += 1  # pressed: the emulator's ledger is checked against the presses
 
     async def _think(self, mean: float) -> None:
         if mean > 0:
             await asyncio.sleep(self.random.expovariate(1 / mean))
+
+    async def stats(self, count: int) -> None:
+        """/stats, `count` times: the totals, then the chart drawn from the period's history."""
+        for _ in range(count):
+            self.user.forget()
+            update = await self.user.send("/stats")
+            await self._timed("/stats (totals text)", update, _message("Statistics"))
+            await self._timed("/stats (with chart)", update, lambda action: action.kind == "photo")
 
     async def balances(self, count: int) -> None:
         for _ in range(count):

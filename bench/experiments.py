@@ -1,73 +1,102 @@
-"""`python -m bench.experiments NAME[,NAME...]`: the bot with proposed fixes applied from outside.
+"""`python -m bench.experiments [NAME,...]`: the bot as `python -m bot` runs it, as the benchmark needs it.
 
-Used by `python -m bench --experiment NAME` to measure a change before its owner makes it; the bot's own files
-are not touched. Each fix below names the file it belongs in.
+The benchmark always starts the bot through this module. One change is always made: the per-member read
+budget of `bot/services/wallet.py` (30 reads a minute, so that one member cannot spend a wallet's QIWI
+allowance) is lifted, since one benchmark member sends a hundred /balance a minute to measure the CPU of each;
+nothing else differs from `python -m bot`.
 
-- `aiohttp-transport` (bot/qiwi/client.py): httpx + httpcore + anyio cost ~2 ms of CPU per request here,
-  aiohttp ~0.2 ms. This keeps httpx's API and sends through aiohttp instead. Measurement only: a real
-  transport must also map aiohttp's errors onto httpx's (connect vs. read failures decide whether a payment's
-  outcome is unknown) and honour per-request timeouts.
+Named experiments are proposed fixes applied from outside, to measure a change before it is made in the bot
+(`python -m bench --experiment NAME[,NAME]`); the bot's own files are not touched. Each names the file the
+real fix belongs in:
+
+- `inline-filters` (bot/filters.py, bot/handlers/__init__.py): aiogram 3.31 runs every synchronous filter
+  callable in a thread (`CallableObject.call` → `asyncio.to_thread`): each plain-`def` filter (`is_inside`,
+  `is_outsider`, `is_admin`, `in_private_chat`) and each magic filter (`F.chat.type == "private"`) is a trip
+  to the default executor and back for every update that reaches its router. The fix there: `async def`
+  filters (a magic filter wrapped in one). Measured here by calling synchronous callables inline.
+- `one-hop-sql` (bot/storage/connection.py): each `Transaction.fetchone`/`fetchall`/`execute` is three
+  trips to aiosqlite's thread (execute, fetch, close the cursor); one (`execute_fetchall`, or one function
+  run on the thread) does the same work. /balance no longer reads SQLite (user row and FSM from memory), so
+  it shows there only for writes (a transfer, a login) and the background jobs.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 from collections.abc import Callable
 from typing import Any
 
 
-def aiohttp_transport() -> None:
-    import aiohttp
-    import httpx
+def lift_read_budget() -> None:
+    try:
+        from bot.services.wallet import ReadBudget
+    except ImportError:  # a version of the bot from before the budget (`python -m bench.compare`)
+        return
 
-    from bot.qiwi.client import QiwiClient
+    def spend(self: ReadBudget, tg_id: int) -> None:
+        """Every read allowed: the benchmark measures the bot's cost, not its guard against a fast member."""
 
-    class AiohttpTransport(httpx.AsyncBaseTransport):
-        def __init__(self) -> None:
-            self.session: aiohttp.ClientSession | None = None
+    ReadBudget.spend = spend  # type: ignore[method-assign]
 
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if self.session is None:
-                self.session = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
-            headers = [
-                (k.decode(), v.decode())
-                for k, v in request.headers.raw
-                if k.lower() not in (b"host", b"content-length", b"transfer-encoding")
-            ]
-            body = await request.aread()
+
+def inline_filters() -> None:
+    from functools import partial
+
+    from aiogram.dispatcher.event.handler import CallableObject
+
+    original = CallableObject.call
+
+    async def call(self: CallableObject, *args: Any, **kwargs: Any) -> Any:
+        if self.awaitable:
+            return await original(self, *args, **kwargs)
+        return partial(self.callback, *args, **self._prepare_kwargs(kwargs))()
+
+    CallableObject.call = call  # type: ignore[method-assign]
+
+
+def one_hop_sql() -> None:
+    import sqlite3
+
+    from bot.storage.connection import Params, Transaction
+
+    async def fetchall(self: Transaction, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetchone(self: Transaction, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await fetchall(self, sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self: Transaction, sql: str, params: Params = ()) -> int:
+        raw = self._conn._conn  # the sqlite3 connection, used on aiosqlite's own thread only
+
+        def run() -> int:
+            cursor = raw.execute(sql, params)
             try:
-                async with self.session.request(
-                    request.method, str(request.url), headers=headers, data=body or None, allow_redirects=False
-                ) as answer:
-                    content = await answer.read()
-                    raw = [(k.encode(), v.encode()) for k, v in answer.headers.items()]
-            except aiohttp.ClientConnectorError as error:
-                raise httpx.ConnectError(str(error)) from None
-            except aiohttp.ClientError as error:
-                raise httpx.ReadError(str(error)) from None
-            return httpx.Response(answer.status, headers=raw, content=content, request=request)
+                return cursor.rowcount
+            finally:
+                cursor.close()
 
-        async def aclose(self) -> None:
-            if self.session is not None:
-                await self.session.close()
+        result: int = await self._conn._execute(run)
+        return result
 
-    original = QiwiClient.create.__func__  # type: ignore[attr-defined]
-
-    def create(cls: type[QiwiClient], *args: Any, **kwargs: Any) -> QiwiClient:
-        client: QiwiClient = original(cls, *args, **kwargs)
-        client._http._transport = AiohttpTransport()
-        return client
-
-    QiwiClient.create = classmethod(create)  # type: ignore[method-assign, assignment]
+    Transaction.fetchall = fetchall  # type: ignore[method-assign]
+    Transaction.fetchone = fetchone  # type: ignore[method-assign]
+    Transaction.execute = execute  # type: ignore[method-assign]
 
 
 FIXES: dict[str, Callable[[], None]] = {
-    "aiohttp-transport": aiohttp_transport,
+    "inline-filters": inline_filters,
+    "one-hop-sql": one_hop_sql,
 }
 
 if __name__ == "__main__":
-    names = sys.argv.pop(1).split(",")
+    # `python -m bench.compare` runs other checkouts' bot with this checkout's benchmark: theirs comes first.
+    if tree := os.environ.get("BENCH_BOT_TREE"):
+        sys.path.insert(0, tree)
+    names = [name for name in (sys.argv.pop(1) if len(sys.argv) > 1 else "").split(",") if name]
+    lift_read_budget()
     for name in names:
         FIXES[name]()
     runpy.run_module("bot", run_name="__main__", alter_sys=True)

@@ -1,6 +1,6 @@
 """The floor of each command: the QIWI round trips the protocol makes unavoidable, one after another.
 
-Derived from /work/shared/spec/qiwi-api.md (the bot's own Telegram calls are on loopback and not counted):
+Derived from the protocol as QIWI documents it (the bot's own Telegram calls are on loopback and not counted):
 - Every edge call (balance, history, totals) needs `Authorization: Token <ST>` with a fresh, single-use
   ST for the edge service, and an ST is only had by asking CAS (`POST /cas/sts`) with the TGT: so
   /balance = ST + `GET /funding-sources/.../accounts` = 2; /history = ST + `GET .../payments` = 2; the next

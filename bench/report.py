@@ -67,6 +67,7 @@ class ScenarioResult:
     cpu_seconds: float
     peak_rss_bytes: int
     notes: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list, repr=False)
 
     @property
     def per_second(self) -> float:
@@ -77,10 +78,25 @@ class ScenarioResult:
         return self.cpu_seconds * 1000 / self.commands if self.commands else 0.0
 
 
+def merged(name: str, parts: list[ScenarioResult], latency: float) -> ScenarioResult:
+    """One result out of several runs of the same scenario (the blocks of a paired measurement)."""
+    samples = [sample for part in parts for sample in part.samples]
+    return ScenarioResult(
+        name,
+        max(part.users for part in parts),
+        summarize(samples, latency),
+        sum(part.commands for part in parts),
+        sum(part.wall_seconds for part in parts),
+        sum(part.cpu_seconds for part in parts),
+        max(part.peak_rss_bytes for part in parts),
+        samples=samples,
+    )
+
+
 def latency_table(result: ScenarioResult) -> list[str]:
     lines = [
         f"**{result.name}** — {result.commands} commands in {result.wall_seconds:.1f} s "
-        f"({result.per_second:.1f} commands/s), bot CPU {result.cpu_ms_per_command:.1f} ms per command, "
+        f"({result.per_second:.1f} commands/s), bot CPU {result.cpu_ms_per_command:.2f} ms per command, "
         f"bot peak RSS {result.peak_rss_bytes / 2**20:.0f} MB",
         "",
         "| command | n | median ms | p95 ms | max ms | floor ms | median / floor | p95 / floor |",

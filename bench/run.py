@@ -1,35 +1,50 @@
 """`python -m bench`: the bot as a process against the QIWI emulator and the fake Bot API, measured.
 
-Scenarios (see bench/README.md): one member sequentially; a /balance loop for CPU per command; 10, 100 and
-500 members at once; then a second bot over a database of 5,000 stored members with sessions.
+Scenarios (see bench/README.md): a bare `import aiogram` and the floor bot (`bench/floor_bot.py`) as the
+yardsticks; then the bot: one member sequentially; a /balance loop for CPU per command; 10, 50, 100 and 500
+members at once; then a second bot over a database of 5,000 stored members with sessions.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shlex
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.conversation import Member, Sample
+from bench.conversation import ANSWER_TIMEOUT, SAMPLES_PER_ROUND, Member, Sample
 from bench.floors import FLOORS
-from bench.report import ScenarioResult, latency_table, summarize
+from bench.report import ScenarioResult, latency_table, merged, summarize
 from bench.stand import BenchStand
-from bench.targets import target_lines
+from bench.targets import crowd_name, floor_crowd_name, target_lines
 
 ADMIN_ID = 1  # someone must be admin, or the bot starts in setup mode; the admin never writes
 FIRST_MEMBER = 100_000
 RESULTS = Path(__file__).with_name("RESULTS.md")
 IDLE_WINDOW = 10.0
-# Proposed fixes measured without editing the bot: name -> module run instead of `bot`.
-EXPERIMENTS = ("aiohttp-transport",)
+# Proposed fixes measured without editing the bot (bench/experiments.py).
+EXPERIMENTS = ("inline-filters", "one-hop-sql")
+FLOOR_BOT = ("bench.floor_bot",)
+IMPORT_RUNS = 3
+PAIRED_BLOCKS = 10  # the /balance loop in blocks of 20, floor bot and bot in turn
+ROUND_COMMANDS = SAMPLES_PER_ROUND - 1  # a round is six commands (/stats answers twice): the floor bot's crowd
+# What a bare `import aiogram` costs: the time from the process's start until it has imported aiogram (the
+# same clock as the bot's start-up: CLOCK_MONOTONIC is one for all processes), and its RSS then.
+_IMPORT_AIOGRAM = (
+    "import time, aiogram\n"
+    "rss = next(line for line in open('/proc/self/status') if line.startswith('VmRSS')).split()[1]\n"
+    "print(time.monotonic(), rss)"
+)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -42,8 +57,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=15,
         help="rounds of the 1-user scenario (15: QIWI allows ~100 history reads a minute per wallet)",
     )
-    add("--balance-loop", type=int, default=100, help="/balance commands for CPU per command (100)")
-    add("--users", type=int, nargs="*", default=[10, 100, 500], help="concurrent groups (10 100 500)")
+    add(
+        "--balance-loop",
+        type=int,
+        default=200,
+        help="/balance commands for CPU per command, in 10 blocks beside the floor bot's (200)",
+    )
+    add("--stats-loop", type=int, default=10, help="/stats commands for the CPU of one with its chart (10)")
+    add("--users", type=int, nargs="*", default=[10, 50, 100, 500], help="concurrent groups (10 50 100 500)")
     add(
         "--think",
         type=float,
@@ -69,6 +90,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"run the bot with proposed fixes applied (bench/experiments.py): a comma-separated "
         f"list of {', '.join(EXPERIMENTS)}",
     )
+    add("--no-floor", action="store_true", help="skip the floor bot and the import reference (no targets)")
     add("--write", action="store_true", help=f"write the tables into {RESULTS.name}")
     return parser.parse_args(argv)
 
@@ -83,6 +105,7 @@ async def measure(
 ) -> ScenarioResult:
     """Runs `action` for every member at once; latency per command, throughput, CPU and memory of the bot."""
     marks = [len(member.samples) for member in members]
+    missing = [len(member.unanswered) for member in members]
     before = stand.sample()
     started = time.monotonic()
     await asyncio.gather(*(action(member) for member in members))
@@ -90,14 +113,20 @@ async def measure(
     await stand.settle()
     after = stand.sample()
     samples = [sample for member, mark in zip(members, marks, strict=True) for sample in member.samples[mark:]]
+    unanswered = Counter(
+        command for member, mark in zip(members, missing, strict=True) for command in member.unanswered[mark:]
+    )
+    notes = [f"**not answered within {ANSWER_TIMEOUT:g} s**: " + ", ".join(f"{c} × {n}" for c, n in unanswered.items())]
     return ScenarioResult(
         name,
         len(members),
         summarize(samples, stand.latency),
         commands_of(samples),
         wall,
-        after.cpu_seconds - before.cpu_seconds,
+        after.cpu_since(before),
         after.peak_rss_bytes,
+        notes=notes if unanswered else [],
+        samples=samples,
     )
 
 
@@ -109,12 +138,76 @@ def rounds(count: int, think: float = 0.0) -> Callable[[Member], Awaitable[None]
     return run
 
 
+class FloorBot:
+    """The floor bot (bench/floor_bot.py), running beside the bot on a stand of its own, so that each of its
+    figures is taken right before the bot's own: the machine is shared, and its speed drifts."""
+
+    def __init__(self, stand: BenchStand, members: list[Member]) -> None:
+        self.stand = stand
+        self.members = members
+
+    @classmethod
+    async def start(
+        cls, stand: BenchStand, folder: Path, users: int, facts: dict[str, str], numbers: dict[str, float]
+    ) -> FloorBot:
+        phones = stand.add_wallets(users, with_history=0)
+        sessions = stand.add_sessions(FIRST_MEMBER, phones)
+        path = folder / "floor-sessions.json"
+        path.write_text(json.dumps({str(tg_id): list(pair) for tg_id, pair in sessions.items()}))
+        numbers["floor_startup_s"] = await stand.start_bot([ADMIN_ID], FLOOR_SESSIONS=str(path))
+        numbers["floor_start_rss_mb"] = stand.sample().rss_bytes / 2**20
+        facts["floor bot: start-up, RSS after start-up"] = (
+            f"{numbers['floor_startup_s']:.2f} s, {numbers['floor_start_rss_mb']:.0f} MB"
+        )
+        return cls(stand, [Member(stand.telegram, tg_id, phone) for tg_id, (phone, _) in sessions.items()])
+
+
+def balances(count: int) -> Callable[[Member], Awaitable[None]]:
+    return lambda member: member.balances(count)
+
+
+async def balance_loop(
+    args: argparse.Namespace,
+    stand: BenchStand,
+    solo: Member,
+    floor: FloorBot | None,
+    results: list[ScenarioResult],
+    facts: dict[str, str],
+    numbers: dict[str, float],
+) -> None:
+    """CPU per /balance, in blocks: floor bot, bot, floor bot, bot, ... The ratio is the median of the blocks'
+    ratios, so a burst of someone else's work on the machine moves one block, not the figure."""
+    blocks = max(1, min(PAIRED_BLOCKS, args.balance_loop // 10))
+    size = max(1, args.balance_loop // blocks)
+    mine: list[ScenarioResult] = []
+    theirs: list[ScenarioResult] = []
+    for _ in range(blocks):
+        if floor is not None:
+            theirs.append(await measure("floor", floor.stand, floor.members[:1], balances(size)))
+        mine.append(await measure("bot", stand, [solo], balances(size)))
+    loop = merged(f"1 user, {blocks * size} × /balance (CPU per /balance)", mine, stand.latency)
+    results.append(loop)
+    facts["CPU per /balance"] = f"{loop.cpu_ms_per_command:.2f} ms"
+    numbers["cpu_per_balance_ms"] = loop.cpu_ms_per_command
+    if theirs:
+        floor_loop = merged(f"floor bot: 1 user, {blocks * size} × /balance", theirs, stand.latency)
+        results.append(floor_loop)
+        ratios = [a.cpu_seconds / b.cpu_seconds for a, b in zip(mine, theirs, strict=True) if b.cpu_seconds > 0]
+        numbers["floor_cpu_per_balance_ms"] = floor_loop.cpu_ms_per_command
+        numbers["cpu_ratio"] = statistics.median(ratios)
+        facts["floor bot: CPU per /balance"] = f"{floor_loop.cpu_ms_per_command:.2f} ms"
+        facts[f"CPU per /balance ÷ the floor bot's, per block of {size} (median first)"] = ", ".join(
+            [f"**{numbers['cpu_ratio']:.2f}**", *(f"{ratio:.2f}" for ratio in ratios)]
+        )
+
+
 async def main_bot(
     args: argparse.Namespace,
     folder: Path,
     results: list[ScenarioResult],
     facts: dict[str, str],
     numbers: dict[str, float],
+    floor: FloorBot | None = None,
 ) -> None:
     async with BenchStand(
         folder, latency=args.latency, profile=args.profile, module=_module(args), py_spy=args.py_spy
@@ -122,8 +215,10 @@ async def main_bot(
         total = 1 + sum(args.users)
         phones = stand.add_wallets(total)
         ids = await stand.store_members(FIRST_MEMBER, phones, logged_in=False)
-        facts["start-up, database with members only"] = f"{await stand.start_bot([ADMIN_ID]):.2f} s"
-        facts["RSS after start-up"] = f"{stand.sample().rss_bytes / 2**20:.0f} MB"
+        numbers["startup_s"] = await stand.start_bot([ADMIN_ID])
+        numbers["start_rss_mb"] = stand.sample().rss_bytes / 2**20
+        facts["start-up, database with members only"] = f"{numbers['startup_s']:.2f} s"
+        facts["RSS after start-up"] = f"{numbers['start_rss_mb']:.0f} MB"
         members = [Member(stand.telegram, tg_id, phone) for tg_id, phone in zip(ids, phones, strict=True)]
 
         solo = members[0]
@@ -131,15 +226,14 @@ async def main_bot(
         print("1 user, sequential ...", file=sys.stderr)
         results.append(await measure(f"1 user, sequential ({args.rounds} rounds)", stand, [solo], rounds(args.rounds)))
         print("/balance loop ...", file=sys.stderr)
-        loop = await measure(
-            f"1 user, {args.balance_loop} × /balance (CPU per /balance)",
-            stand,
-            [solo],
-            lambda member: member.balances(args.balance_loop),
-        )
-        results.append(loop)
-        facts["CPU per /balance"] = f"{loop.cpu_ms_per_command:.1f} ms"
-        numbers["cpu_per_balance_ms"] = loop.cpu_ms_per_command
+        await balance_loop(args, stand, solo, floor, results, facts, numbers)
+        if args.stats_loop:
+            # The chart is drawn on the bot's CPU (a worker thread, the same GIL): what one /stats costs.
+            print("/stats loop ...", file=sys.stderr)
+            times = args.stats_loop
+            stats = await measure(f"1 user, {times} × /stats", stand, [solo], lambda member: member.stats(times))
+            results.append(stats)
+            facts["CPU per /stats (totals, then the chart)"] = f"{stats.cpu_seconds * 1000 / times:.1f} ms"
 
         offset = 1
         for count in args.users:
@@ -147,8 +241,12 @@ async def main_bot(
             offset += count
             print(f"{count} users: logging in ...", file=sys.stderr)
             login = await measure(f"{count} users log in at once", stand, group, Member.login)
+            if floor is not None:
+                print(f"floor bot: {count} users ...", file=sys.stderr)
+                crowd = floor.members[offset - count : offset]
+                results.append(await measure(floor_crowd_name(count), floor.stand, crowd, balances(ROUND_COMMANDS)))
             print(f"{count} users: one round each ...", file=sys.stderr)
-            result = await measure(f"{count} concurrent users, one round each", stand, group, rounds(1))
+            result = await measure(crowd_name(count), stand, group, rounds(1))
             result.notes.append(
                 f"log-in before it: {login.commands} updates in {login.wall_seconds:.1f} s; password step "
                 f"median {_ms(login, 'login: password')} ms"
@@ -176,11 +274,30 @@ async def main_bot(
 
 def _module(args: argparse.Namespace) -> list[str]:
     if not args.experiment:
-        return ["bot"]
+        return ["bench.experiments"]
     unknown = set(args.experiment.split(",")) - set(EXPERIMENTS)
     if unknown:
         raise SystemExit(f"unknown experiment(s): {', '.join(sorted(unknown))}")
     return ["bench.experiments", args.experiment]
+
+
+async def import_reference(facts: dict[str, str], numbers: dict[str, float], runs: int = IMPORT_RUNS) -> None:
+    """`python -c "import aiogram"`, the least any aiogram bot takes to start and holds in memory."""
+    walls, rss = [], []
+    for _ in range(runs):
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _IMPORT_AIOGRAM, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        imported, kib = out.split()
+        walls.append(float(imported) - started)
+        rss.append(int(kib) / 1024)
+    numbers["import_aiogram_s"] = statistics.median(walls)
+    numbers["import_aiogram_rss_mb"] = statistics.median(rss)
+    facts["`import aiogram` alone: from the process's start to imported, RSS then"] = (
+        f"{numbers['import_aiogram_s']:.2f} s, {numbers['import_aiogram_rss_mb']:.0f} MB (median of {runs})"
+    )
 
 
 def _ms(result: ScenarioResult, command: str) -> str:
@@ -212,7 +329,7 @@ async def stored_bot(
             before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
             await asyncio.sleep(IDLE_WINDOW)
             elapsed = time.monotonic() - started
-            cpu = (stand.sample().cpu_seconds - before.cpu_seconds) / elapsed
+            cpu = stand.sample().cpu_since(before) / elapsed
             windows.append(f"{cpu * 100:.0f} % ({(len(stand.emulator.issued_tickets) - tickets) / elapsed:.0f} ST/s)")
         facts[f"bot CPU while idle with {args.stored} stored members, per {IDLE_WINDOW:g} s after start-up"] = (
             ", ".join(windows)
@@ -273,7 +390,15 @@ async def run(argv: Sequence[str] | None = None) -> int:
     facts: dict[str, str] = {}
     numbers: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        await main_bot(args, Path(tmp) / "main", results, facts, numbers)
+        if args.no_floor:
+            await main_bot(args, Path(tmp) / "main", results, facts, numbers)
+        else:
+            print("import aiogram ...", file=sys.stderr)
+            await import_reference(facts, numbers)
+            async with BenchStand(Path(tmp) / "floor", latency=args.latency, module=FLOOR_BOT) as stand:
+                floor = await FloorBot.start(stand, Path(tmp) / "floor", 1 + sum(args.users), facts, numbers)
+                await main_bot(args, Path(tmp) / "main", results, facts, numbers, floor)
+                await stand.stop_bot()
         if args.stored:
             await stored_bot(args, Path(tmp) / "stored", results, facts, numbers)
     text = markdown(args, [a for a in arguments if a != "--write"], results, facts, numbers, load)

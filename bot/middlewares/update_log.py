@@ -94,9 +94,11 @@ class UpdateLogMiddleware(BaseMiddleware):
                 self._log(event, data.get("event_from_user"), outcome, time.perf_counter() - started)
 
     def _log(self, update: Update, user: User | None, outcome: str, seconds: float) -> None:
+        level = logging.WARNING if outcome == "error" else logging.INFO
+        if not log.isEnabledFor(level):  # LOG_LEVEL=WARNING: nothing to summarize for a line nobody writes
+            return
         summary = summarize(update, user, self.known_commands)
         ms = round(seconds * 1000, 1)
-        level = logging.WARNING if outcome == "error" else logging.INFO
         log.log(
             level,
             "update %s user=%s kind=%s command=%s outcome=%s ms=%.1f",
