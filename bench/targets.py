@@ -123,8 +123,8 @@ def targets(results: list[ScenarioResult], numbers: dict[str, float]) -> list[Ta
         found.append(
             Target(
                 f"RSS after start-up within import aiogram ({base_rss:.0f} MB) + {RSS_OVER_IMPORT_MB:g} MB",
-                f"{rss:.0f} MB (+{rss - base_rss:.0f})",
-                "–" if floor_rss is None else f"{floor_rss:.0f} MB (+{floor_rss - base_rss:.0f})",
+                f"{rss:.0f} MB ({rss - base_rss:+.0f})",
+                "–" if floor_rss is None else f"{floor_rss:.0f} MB ({floor_rss - base_rss:+.0f})",
                 rss <= base_rss + RSS_OVER_IMPORT_MB,
             )
         )
@@ -134,8 +134,8 @@ def targets(results: list[ScenarioResult], numbers: dict[str, float]) -> list[Ta
         found.append(
             Target(
                 f"start-up within import aiogram ({base_start:.2f} s) + {STARTUP_OVER_IMPORT_S:g} s",
-                f"{start:.2f} s (+{start - base_start:.2f})",
-                "–" if floor_start is None else f"{floor_start:.2f} s (+{floor_start - base_start:.2f})",
+                f"{start:.2f} s ({start - base_start:+.2f})",
+                "–" if floor_start is None else f"{floor_start:.2f} s ({floor_start - base_start:+.2f})",
                 start <= base_start + STARTUP_OVER_IMPORT_S,
             )
         )
