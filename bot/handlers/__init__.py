@@ -8,10 +8,10 @@ inside it takes admins only.
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 
 from bot.config import Settings
-from bot.filters import in_private_chat, is_admin, is_inside, is_outsider
+from bot.filters import in_private_chat, is_admin, is_inside, is_outsider, private_message
 from bot.handlers import (
     alerts,
     balance,
@@ -47,7 +47,7 @@ def build_root_router(settings: Settings) -> Router:
     root.include_router(outside)
 
     private = Router(name="private")
-    private.message.filter(F.chat.type == "private", is_inside)
+    private.message.filter(private_message, is_inside)
     private.callback_query.filter(in_private_chat, is_inside)
     # Before any feature sees it: whatever arrives in the password step is deleted, commands included.
     private.message.outer_middleware(PasswordStepMiddleware())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.commands import ALL_COMMANDS
+from bot.filters import group_button, group_message
 from bot.i18n import Translator
 
 
@@ -24,8 +25,8 @@ async def private_only_button(callback: CallbackQuery, tr: Translator) -> None:
 
 def build_router() -> Router:
     router = Router(name="groups")
-    router.message.filter(F.chat.type != "private")
-    router.callback_query.filter(F.message.chat.type != "private")
+    router.message.filter(group_message)
+    router.callback_query.filter(group_button)
     # Command() checks `@botname` mentions, so commands meant for other bots in the group are left alone.
     router.message.register(private_only, Command(*ALL_COMMANDS))
     router.message.register(ignore_chatter)

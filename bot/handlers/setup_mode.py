@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 
+from bot.filters import private_message
 from bot.i18n import Translator
 
 
@@ -15,5 +16,5 @@ async def setup_instructions(message: Message, tr: Translator) -> None:
 
 def build_router() -> Router:
     router = Router(name="setup-mode")
-    router.message.register(setup_instructions, F.chat.type == "private")
+    router.message.register(setup_instructions, private_message)
     return router
