@@ -280,6 +280,7 @@ def draw_chart(figures: ChartFigures, texts: ChartTexts, *, width: int = WIDTH, 
     slot = (right - left) / count
     bar = 0.4
     positions = list(range(len(figures.buckets)))
+    # Only the drawing takes floats (matplotlib's coordinates); the figures and every label stay Decimal.
     axes.bar([p - bar / 2 for p in positions], [float(v) for v in figures.incoming], bar, color=IN_COLOUR)
     axes.bar([p + bar / 2 for p in positions], [float(v) for v in figures.outgoing], bar, color=OUT_COLOUR)
     axes.set_xlim(-0.6, count - 0.4)
