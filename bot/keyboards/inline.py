@@ -56,16 +56,17 @@ MonthChoices = list[tuple[int, str]]
 
 
 def _month_picker(
-    builder: InlineKeyboardBuilder,
     tr: Translator,
     months: MonthChoices,
     pick: Callable[[int], CallbackData],
     page: Callable[[int], CallbackData],
+    back: CallbackData,
     *,
     earlier: int | None,
     later: int | None,
-) -> list[int]:
-    """Adds the month buttons and the paging row; returns the row sizes for `adjust`."""
+) -> InlineKeyboardMarkup:
+    """Months three a row, then Earlier / Later, then Back (to the list of periods)."""
+    builder = InlineKeyboardBuilder()
     for number, label in months:
         builder.button(text=label, callback_data=pick(number))
     rows = [3] * (len(months) // 3) + ([len(months) % 3] if len(months) % 3 else [])
@@ -76,7 +77,9 @@ def _month_picker(
     if later is not None:
         builder.button(text=tr("period.button.later"), callback_data=page(later))
         paging += 1
-    return rows + ([paging] if paging else [])
+    builder.button(text=tr("period.button.back"), callback_data=back)
+    builder.adjust(*rows, *([paging] if paging else []), 1)
+    return builder.as_markup()
 
 
 def stats_keyboard(
@@ -100,19 +103,15 @@ def stats_keyboard(
 def stats_month_keyboard(
     tr: Translator, months: MonthChoices, *, earlier: int | None, later: int | None
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    rows = _month_picker(
-        builder,
+    return _month_picker(
         tr,
         months,
         lambda number: StatsPeriodMonth(month=number),
         lambda number: StatsPeriodMonths(last=number),
+        StatsPeriod(period=StatsPeriodName.MONTH),
         earlier=earlier,
         later=later,
     )
-    builder.button(text=tr("period.button.back"), callback_data=StatsPeriod(period=StatsPeriodName.MONTH))
-    builder.adjust(*rows, 1)
-    return builder.as_markup()
 
 
 def export_keyboard(tr: Translator, *, last_month: int) -> InlineKeyboardMarkup:
@@ -128,19 +127,15 @@ def export_keyboard(tr: Translator, *, last_month: int) -> InlineKeyboardMarkup:
 def export_month_keyboard(
     tr: Translator, months: MonthChoices, *, earlier: int | None, later: int | None
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    rows = _month_picker(
-        builder,
+    return _month_picker(
         tr,
         months,
         lambda number: ExportPeriodMonth(month=number),
         lambda number: ExportPeriodMonths(last=number),
+        ExportPeriodList(),
         earlier=earlier,
         later=later,
     )
-    builder.button(text=tr("period.button.back"), callback_data=ExportPeriodList())
-    builder.adjust(*rows, 1)
-    return builder.as_markup()
 
 
 def members_keyboard(tr: Translator, members: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
