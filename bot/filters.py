@@ -1,9 +1,10 @@
-"""Access filters for routers. `UserMiddleware` has put `user` (None for outsiders) and `is_admin` into the
-data; these filters read them, so the rule itself lives in one place (`bot/services/access.py`).
+"""Filters for routers and dialog steps. `UserMiddleware` has put `user` (None for outsiders) and `is_admin`
+into the data; the access filters read them, so the rule itself lives in one place (`bot/services/access.py`).
 
-They are `async def` on purpose: aiogram runs a plain function filter (a magic `F...` filter too) in a
-worker thread, a trip to the executor and back for every update that reaches the router (measured with
-`python -m bench --experiment inline-filters`). These run on every update.
+They are `async def` on purpose: aiogram runs a plain function filter (a magic `F...` filter and a bare
+`State` too) in a worker thread, a trip to the executor and back for every update that reaches it (measured
+with `python -m bench --experiment inline-filters`). Dialog steps are matched with `StateFilter(...)`, which
+aiogram awaits; `tests/unit/test_routing.py` holds every handler and filter to this.
 """
 
 from __future__ import annotations
@@ -37,3 +38,16 @@ async def group_message(message: Message) -> bool:
 
 async def group_button(callback: CallbackQuery) -> bool:
     return callback.message is not None and callback.message.chat.type != "private"
+
+
+async def text_message(message: Message) -> bool:
+    return message.text is not None
+
+
+async def not_a_command(message: Message) -> bool:
+    """A dialog's answer: anything but a command, which leaves the dialog for its own handler."""
+    return not (message.text or "").startswith("/")
+
+
+async def a_command(message: Message) -> bool:
+    return (message.text or "").startswith("/")

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import a_command
 from bot.handlers.replies import answer_press
 from bot.i18n import Translator
 from bot.states import TransferDialog
@@ -35,7 +36,7 @@ async def stale_button(callback: CallbackQuery, tr: Translator) -> None:
 
 def build_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_command, a_command)
     router.message.register(unknown_text)
     router.callback_query.register(stale_button)
     return router

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram import Router
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from bot.filters import not_a_command, text_message
 from bot.handlers.transfer import leave_dialog
 from bot.i18n import Translator
 from bot.middlewares.update_log import KNOWN_COMMANDS, command_word
@@ -28,10 +29,8 @@ from bot.timeutil import show_moment
 
 log = logging.getLogger(__name__)
 
-_NOT_A_COMMAND = ~F.text.startswith("/")
 
-
-def not_our_command(message: Message) -> bool:
+async def not_our_command(message: Message) -> bool:
     """A password may start with "/": only the bot's own commands act as commands in the password step."""
     return command_word(message.text, KNOWN_COMMANDS) in (None, "/?")
 
@@ -114,8 +113,10 @@ def build_router() -> Router:
     router = Router(name="login")
     router.message.register(login, Command("login"))
     router.message.register(logout, Command("logout"), flags={"chat_action": "typing"})
-    router.message.register(login_phone, LoginDialog.phone, F.text, _NOT_A_COMMAND)
-    router.message.register(login_phone_not_text, LoginDialog.phone, _NOT_A_COMMAND)
+    router.message.register(login_phone, StateFilter(LoginDialog.phone), text_message, not_a_command)
+    router.message.register(login_phone_not_text, StateFilter(LoginDialog.phone), not_a_command)
     # Text starting with "/" that is none of our commands is a password like any other: it was deleted.
-    router.message.register(login_password, LoginDialog.password, not_our_command, flags={"chat_action": "typing"})
+    router.message.register(
+        login_password, StateFilter(LoginDialog.password), not_our_command, flags={"chat_action": "typing"}
+    )
     return router

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import RequestAction, RequestPick, RequestStep
+from bot.filters import not_a_command, text_message
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.handlers.transfer import leave_dialog, show_summary
 from bot.i18n import Translator
@@ -34,8 +35,6 @@ from bot.services.transfers import (
     parse_transfer_amount,
 )
 from bot.states import RequestData, RequestDialog, TransferData, TransferDialog
-
-_NOT_A_COMMAND = ~F.text.startswith("/")
 
 _REFUSALS = {
     PayOutcome.NOT_FOUND: "request.not_found",
@@ -232,12 +231,14 @@ async def decline_pressed(
 def build_router() -> Router:
     router = Router(name="requests")
     router.message.register(request_command, Command("request"))
-    router.callback_query.register(member_chosen, RequestDialog.member, RequestPick.filter(F.payer != 0))
-    router.message.register(amount_step, RequestDialog.amount, F.text, _NOT_A_COMMAND)
-    router.message.register(comment_step, RequestDialog.comment, F.text, _NOT_A_COMMAND)
-    router.callback_query.register(comment_skipped, RequestDialog.comment, RequestPick.filter(F.payer == 0))
-    router.message.register(not_text, RequestDialog.amount, _NOT_A_COMMAND)
-    router.message.register(not_text, RequestDialog.comment, _NOT_A_COMMAND)
+    router.callback_query.register(member_chosen, StateFilter(RequestDialog.member), RequestPick.filter(F.payer != 0))
+    router.message.register(amount_step, StateFilter(RequestDialog.amount), text_message, not_a_command)
+    router.message.register(comment_step, StateFilter(RequestDialog.comment), text_message, not_a_command)
+    router.callback_query.register(
+        comment_skipped, StateFilter(RequestDialog.comment), RequestPick.filter(F.payer == 0)
+    )
+    router.message.register(not_text, StateFilter(RequestDialog.amount), not_a_command)
+    router.message.register(not_text, StateFilter(RequestDialog.comment), not_a_command)
     router.callback_query.register(pay_pressed, RequestAction.filter(F.action == RequestStep.PAY))
     router.callback_query.register(decline_pressed, RequestAction.filter(F.action == RequestStep.DECLINE))
     return router

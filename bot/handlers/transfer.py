@@ -9,12 +9,13 @@ carry the transfer's row id and work from any dialog state, so a summary stays c
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import RecipientPick, TransferAction, TransferStep
+from bot.filters import not_a_command, text_message
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.wallets import members_picker
@@ -36,8 +37,6 @@ from bot.services.transfers import (
 )
 from bot.states import TransferData, TransferDialog
 from bot.storage.models import Transfer
-
-_NOT_A_COMMAND = ~F.text.startswith("/")
 
 
 def summary_keyboard(tr: Translator, transfer_id: int) -> InlineKeyboardMarkup:
@@ -357,12 +356,12 @@ async def _edit_summary(
 def build_router() -> Router:
     router = Router(name="transfer")
     router.message.register(transfer_command, Command("transfer"))
-    router.message.register(recipient_step, TransferDialog.recipient, F.text, _NOT_A_COMMAND)
+    router.message.register(recipient_step, StateFilter(TransferDialog.recipient), text_message, not_a_command)
     router.callback_query.register(member_picked, RecipientPick.filter())
-    router.message.register(amount_step, TransferDialog.amount, F.text, _NOT_A_COMMAND)
-    router.message.register(comment_step, TransferDialog.comment, F.text, _NOT_A_COMMAND)
+    router.message.register(amount_step, StateFilter(TransferDialog.amount), text_message, not_a_command)
+    router.message.register(comment_step, StateFilter(TransferDialog.comment), text_message, not_a_command)
     for step in (TransferDialog.recipient, TransferDialog.amount, TransferDialog.comment):
-        router.message.register(not_text, step, _NOT_A_COMMAND)
+        router.message.register(not_text, StateFilter(step), not_a_command)
     router.callback_query.register(skip_comment, TransferAction.filter(F.action == TransferStep.SKIP))
     router.callback_query.register(cancel_button, TransferAction.filter(F.action == TransferStep.CANCEL))
     router.callback_query.register(
