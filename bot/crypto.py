@@ -16,11 +16,12 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from .config import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,23 @@ class TicketCipher:
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys:
             raise ValueError("at least one key is needed")
-        self._keys: dict[bytes, AESGCM] = {}
+        self._raw: dict[bytes, bytes] = {}
         for key in keys:
             if len(key) != KEY_SIZE:
                 raise ValueError(f"keys are {KEY_SIZE} bytes")
-            self._keys.setdefault(key_id(key), AESGCM(key))
+            self._raw.setdefault(key_id(key), key)
         self._current_id = key_id(keys[0])
+        self._aead: dict[bytes, AESGCM] | None = None
+
+    @property
+    def _keys(self) -> dict[bytes, AESGCM]:
+        # cryptography's Rust and OpenSSL code is ~6 MB of memory: loaded at the first ticket sealed or
+        # opened, so a bot whose members have not logged in does not hold it.
+        if self._aead is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._aead = {ident: AESGCM(key) for ident, key in self._raw.items()}
+        return self._aead
 
     @property
     def current_key_id(self) -> bytes:
@@ -90,6 +102,8 @@ class TicketCipher:
         if aead is None:
             raise UndecryptableTicket("sealed with a key that is not configured")
         nonce = blob[_HEADER_SIZE : _HEADER_SIZE + NONCE_SIZE]
+        from cryptography.exceptions import InvalidTag
+
         try:
             plain = aead.decrypt(nonce, blob[_HEADER_SIZE + NONCE_SIZE :], _aad(header, tg_id))
         except InvalidTag:

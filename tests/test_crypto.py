@@ -196,3 +196,20 @@ def test_key_file_that_is_a_fifo_does_not_hang_the_start(tmp_path: Path) -> None
     os.mkfifo(fifo)
     with pytest.raises(SettingsError, match=r"KEY_FILE is invalid: .* is not a regular file"):
         load_cipher(_settings(tmp_path, key_file=fifo))
+
+
+def test_cryptography_is_loaded_at_the_first_ticket_not_at_start(tmp_path: Path) -> None:
+    """Its native code is ~6 MB of the bot's memory: a bot whose members have not logged in does not hold it."""
+    import subprocess
+    import sys
+
+    from bot import PROJECT_ROOT
+
+    code = (
+        "import sys; from bot import app, crypto; from bot.config import Settings;"
+        f"cipher = crypto.load_cipher(Settings(_env_file=None, BOT_TOKEN='1:t', ENCRYPTION_KEYS={generate_key()!r}));"
+        "assert 'cryptography' not in sys.modules, 'imported at start';"
+        "blob = cipher.encrypt('TGT-1', 7); assert 'cryptography' in sys.modules;"
+        "assert cipher.decrypt(blob, 7) == 'TGT-1'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=60)
