@@ -64,6 +64,10 @@ BACKOFF_CAP = 1800.0
 STOP_GRACE = 5.0
 # How often the schedule is looked at; a due poll starts at most this late.
 TICK_SECONDS = 1.0
+# A wallet's next poll is one interval after its last one started, give or take this share: enough to keep
+# polls from bunching up again after a burst, little enough that with a tick's lateness every gap between
+# two polls stays within the interval ± 10 %.
+JITTER = 0.05
 
 
 class PollResult(StrEnum):
@@ -273,12 +277,14 @@ class AlertPoller:
 
     # -- the schedule ----------------------------------------------------------------------------------
 
-    def _after(self, key: tuple[int, str], schedule: _Schedule, result: PollResult, now: float) -> None:
+    def _after(self, key: tuple[int, str], schedule: _Schedule, result: PollResult, started: float, now: float) -> None:
         if self._schedules.get(key) is not schedule:
             return  # left the roster while its poll ran
         if result in (PollResult.OK, PollResult.SEEDED, PollResult.SKIPPED, PollResult.SESSION_ENDED):
             schedule.failures = 0
-            self._push(key, schedule, now + self.interval * self._rng.uniform(0.9, 1.1))
+            # From the poll's start, not its end: a slow QIWI answer does not stretch the interval.
+            due = started + self.interval * self._rng.uniform(1 - JITTER, 1 + JITTER)
+            self._push(key, schedule, max(due, now))
             return
         schedule.failures += 1
         delay = min(BACKOFF_CAP, self.interval * 2.0**schedule.failures)
@@ -340,7 +346,7 @@ class AlertPoller:
             if self._blocked_until.get(wallet, 0.0) > now:
                 self._push(key, schedule, self._blocked_until[wallet])
                 continue
-            self._in_flight[wallet] = loop.create_task(self._run_one(tg_id, wallet, schedule))
+            self._in_flight[wallet] = loop.create_task(self._run_one(tg_id, wallet, schedule, now))
 
     def _reschedule(self, now: float) -> None:
         """After a roster read: new wallets get their first poll, spread evenly over one interval so a
@@ -357,15 +363,15 @@ class AlertPoller:
         schedule.next_due = due
         heapq.heappush(self._due, (due, next(self._order), key))
 
-    async def _run_one(self, tg_id: int, wallet: str, schedule: _Schedule) -> PollResult:
+    async def _run_one(self, tg_id: int, wallet: str, schedule: _Schedule, started: float) -> PollResult:
         try:
             async with self._slots:
                 result = await self.poll_user(tg_id, wallet)
-            self._after((tg_id, wallet), schedule, result, asyncio.get_running_loop().time())
+            self._after((tg_id, wallet), schedule, result, started, asyncio.get_running_loop().time())
             return result
         except Exception:
             log.exception("alerts: poll for user %s crashed", tg_id)
-            self._after((tg_id, wallet), schedule, PollResult.FAILED, asyncio.get_running_loop().time())
+            self._after((tg_id, wallet), schedule, PollResult.FAILED, started, asyncio.get_running_loop().time())
             return PollResult.FAILED
         finally:
             self._in_flight.pop(wallet, None)

@@ -15,7 +15,7 @@ from bot.qiwi.constants import EDGE_SERVICE
 from bot.sandbox import Emulator, EmulatorServer
 from bot.sandbox.seed import DEMO_PASSWORD, EMPTY_WALLET, MAIN_WALLET, RECEIVER_WALLET
 from bot.services.access import Access
-from bot.services.alerts import RATE_LIMIT_PAUSE, AlertPoller, PollResult
+from bot.services.alerts import JITTER, RATE_LIMIT_PAUSE, AlertPoller, PollResult
 from bot.services.notifier import SentMessage
 from tests.service_stack import ALICE, BOB, Stack, close_stack, open_stack
 
@@ -188,6 +188,26 @@ async def test_423_backs_off_for_the_block_and_then_resumes(stack: Stack, i18n: 
     arrive(stack, "7")
     assert await alerts.poll_user(ALICE) is PollResult.OK  # the fault is gone: a direct poll works again
     assert len(stack.sent) == 1
+
+
+async def test_the_next_poll_is_one_interval_after_the_last_one_started(stack: Stack, i18n: CatalogI18n) -> None:
+    """A slow QIWI answer does not stretch the interval: with the tick's lateness, every gap between two polls
+    of a wallet stays within the interval ± 10 %."""
+    await stack.login()
+    alerts = poller(stack, i18n, interval=2.0)
+    await alerts.poll_user(ALICE)  # the first poll sets the mark
+    await alerts.tick()  # reads the roster
+    assert alerts.poll_soon(ALICE, MAIN_WALLET)
+    stack.emulator.faults.latency = 0.3  # the poll's ST and history read: 0.6 s or more
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await alerts.tick()
+    await alerts.wait_idle()
+    assert loop.time() - started >= 0.6
+    delay = alerts.delay_for(ALICE)
+    assert delay is not None
+    gap = loop.time() + delay - started
+    assert 2.0 * (1 - JITTER) - 0.01 <= gap <= 2.0 * (1 + JITTER) + 0.01
 
 
 async def test_errors_back_off_exponentially(stack: Stack, i18n: CatalogI18n) -> None:
