@@ -2,13 +2,15 @@
 
 Scenarios (see bench/README.md): a bare `import aiogram` and the floor bot (`bench/floor_bot.py`) as the
 yardsticks; then the bot: one member sequentially; a /balance loop for CPU per command; 10, 50, 100 and 500
-members at once; then a second bot over a database of 5,000 stored members with sessions.
+members at once; then a second bot over a database of 5,000 stored members with sessions, and two quiet
+ones over the same number: alerts on for a handful of them (nothing due most of the time), and off for all.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -27,11 +29,15 @@ from bench.floors import FLOORS
 from bench.report import ScenarioResult, latency_table, merged, summarize
 from bench.stand import BenchStand
 from bench.targets import crowd_name, floor_crowd_name, target_lines
+from bot.sandbox.emulator import IssuedTicket
 
 ADMIN_ID = 1  # someone must be admin, or the bot starts in setup mode; the admin never writes
 FIRST_MEMBER = 100_000
 RESULTS = Path(__file__).with_name("RESULTS.md")
 IDLE_WINDOW = 10.0
+NOTIFY_INTERVAL = 60.0  # the bot's default, which the stored bots run with
+QUIET_ALERTS_ON = 10  # the quiet bot with something to poll now and then
+QUIET_WINDOWS = 3
 # Proposed fixes measured without editing the bot (bench/experiments.py).
 EXPERIMENTS = ("inline-filters", "one-hop-sql")
 FLOOR_BOT = ("bench.floor_bot",)
@@ -73,7 +79,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add("--stored", type=int, default=5000, help="stored members of the second bot (5000; 0: skip it)")
     add("--stored-active", type=int, default=100, help="of them, how many act at once (100)")
-    add("--idle", type=float, default=100.0, help="seconds the second bot is left idle first (100)")
+    add(
+        "--idle",
+        type=float,
+        default=160.0,
+        help="seconds the second bot is left idle first (160: every member's first two polls)",
+    )
     add(
         "--profile",
         type=Path,
@@ -324,15 +335,38 @@ async def stored_bot(
         # Nobody writes: whatever CPU the bot spends now is background work over the stored members (the
         # incoming-payment alerts poll every member's history once per NOTIFY_INTERVAL, first polls spread
         # over 30-90 s after start-up). Measured in windows, since it changes as the first polls come due.
-        windows = []
+        since = stand.emulator.clock.now()
+        windows, per_poll = [], []
         for _ in range(max(1, round(args.idle / IDLE_WINDOW))):
             before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
             await asyncio.sleep(IDLE_WINDOW)
             elapsed = time.monotonic() - started
-            cpu = stand.sample().cpu_since(before) / elapsed
-            windows.append(f"{cpu * 100:.0f} % ({(len(stand.emulator.issued_tickets) - tickets) / elapsed:.0f} ST/s)")
+            cpu_seconds = stand.sample().cpu_since(before)
+            polls = len(stand.emulator.issued_tickets) - tickets  # an alert poll is one ST and one history read
+            windows.append(f"{cpu_seconds / elapsed * 100:.0f} % ({polls / elapsed:.0f} ST/s)")
+            if polls >= args.stored / NOTIFY_INTERVAL * IDLE_WINDOW / 2:  # once the polls run at their pace
+                per_poll.append(cpu_seconds / polls * 1000)
         facts[f"bot CPU while idle with {args.stored} stored members, per {IDLE_WINDOW:g} s after start-up"] = (
             ", ".join(windows)
+        )
+        gaps, polled = poll_gaps(stand.emulator.issued_tickets, since)
+        within = [gap for gap in gaps if abs(gap - NOTIFY_INTERVAL) <= NOTIFY_INTERVAL * POLL_TOLERANCE]
+        numbers["stored_polled"] = polled
+        numbers["stored_gaps"] = len(gaps)
+        numbers["stored_gaps_within"] = len(within)
+        if gaps:
+            gaps.sort()
+            facts[f"time between two alert polls of a member, {len(gaps)} pairs in {args.idle:g} s"] = (
+                f"median {statistics.median(gaps):.1f} s, {gaps[0]:.1f}–{gaps[-1]:.1f} s; "
+                f"{polled} of {args.stored} members polled"
+            )
+        if per_poll:
+            numbers["cpu_per_poll_ms"] = statistics.median(per_poll)
+            facts["bot CPU per alert poll, per window at full pace"] = ", ".join(f"{ms:.2f} ms" for ms in per_poll)
+        facts["QIWI requests the alerts need"] = (
+            f"{args.stored / NOTIFY_INTERVAL:.0f} polls/s = {2 * args.stored / NOTIFY_INTERVAL:.0f} requests/s "
+            f"(an ST and a history read each); per wallet 1 history read per {NOTIFY_INTERVAL:g} s, where QIWI "
+            "blocks a wallet's history above ~100 a minute"
         )
         active = [
             Member(stand.telegram, tg_id, phone)
@@ -346,6 +380,50 @@ async def stored_bot(
         peak = stand.sample().peak_rss_bytes
         facts[f"bot peak RSS with {args.stored} stored members"] = f"{peak / 2**20:.0f} MB"
         numbers["stored_peak_rss_mb"] = peak / 2**20
+        await stand.stop_bot()
+
+
+POLL_TOLERANCE = 0.10
+
+
+def poll_gaps(tickets: Sequence[IssuedTicket], since: datetime) -> tuple[list[float], int]:
+    """Seconds between two consecutive STs of the same wallet issued since `since` (while the bot is idle,
+    each ST is an alert poll), and how many wallets were polled at all."""
+    by_wallet: dict[str, list[datetime]] = {}
+    for ticket in tickets:
+        if ticket.kind == "ST" and ticket.issued_at >= since:
+            by_wallet.setdefault(ticket.wallet, []).append(ticket.issued_at)
+    gaps = []
+    for times in by_wallet.values():
+        times.sort()
+        gaps += [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)]
+    return gaps, len(by_wallet)
+
+
+async def quiet_bot(
+    args: argparse.Namespace, folder: Path, alerts_on: int, facts: dict[str, str], numbers: dict[str, float]
+) -> None:
+    """The stored members' bot with alerts on for `alerts_on` of them only: its CPU is what the bot costs
+    while (nearly) nothing is due."""
+    async with BenchStand(folder, latency=args.latency, module=_module(args)) as stand:
+        phones = stand.add_wallets(args.stored, with_history=0)
+        print(f"storing {args.stored} members, alerts on for {alerts_on} ...", file=sys.stderr)
+        await stand.store_members(FIRST_MEMBER, phones, logged_in=True, alerts_on=alerts_on)
+        await stand.start_bot([ADMIN_ID])
+        await asyncio.sleep(2.0)  # start-up's own work is over
+        windows = []
+        for _ in range(QUIET_WINDOWS):
+            before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
+            await asyncio.sleep(IDLE_WINDOW)
+            elapsed = time.monotonic() - started
+            windows.append((stand.sample().cpu_since(before) / elapsed, len(stand.emulator.issued_tickets) - tickets))
+        worst = max(cpu for cpu, _ in windows)
+        key = "quiet_alerts_off_cpu" if alerts_on == 0 else "quiet_nothing_due_cpu"
+        numbers[key] = worst
+        who = "alerts off for everybody" if alerts_on == 0 else f"alerts on for {alerts_on} of them"
+        facts[f"bot CPU with {args.stored} stored members, {who}, per {IDLE_WINDOW:g} s"] = ", ".join(
+            f"{cpu * 100:.2f} % ({polls} polls)" for cpu, polls in windows
+        )
         await stand.stop_bot()
 
 
@@ -401,6 +479,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
                 await stand.stop_bot()
         if args.stored:
             await stored_bot(args, Path(tmp) / "stored", results, facts, numbers)
+            await quiet_bot(args, Path(tmp) / "nothing-due", QUIET_ALERTS_ON, facts, numbers)
+            await quiet_bot(args, Path(tmp) / "alerts-off", 0, facts, numbers)
     text = markdown(args, [a for a in arguments if a != "--write"], results, facts, numbers, load)
     print(text)
     if args.write:

@@ -141,9 +141,12 @@ class BenchStand:
             phones.append(phone)
         return phones
 
-    async def store_members(self, first_tg_id: int, phones: list[str], *, logged_in: bool) -> list[int]:
+    async def store_members(
+        self, first_tg_id: int, phones: list[str], *, logged_in: bool, alerts_on: int | None = None
+    ) -> list[int]:
         """Member rows written before the bot starts (as invites would have made them); with `logged_in`,
-        each with a stored encrypted QIWI session whose ticket comes straight from the emulator."""
+        each with a stored encrypted QIWI session whose ticket comes straight from the emulator, and
+        incoming-payment alerts on for the first `alerts_on` of them (default: all, as after /login)."""
         cipher = TicketCipher([decode_key(self.key)])
         now = self.emulator.clock.now()
         ids = []
@@ -155,6 +158,8 @@ class BenchStand:
                     tgt = self.emulator.create_tgt(phone, PASSWORD)
                     assert tgt is not None
                     await db.wallets.set_session(tg_id, phone, cipher.encrypt(tgt, tg_id), now)
+                    if alerts_on is not None and offset >= alerts_on:
+                        await db.wallets.set_notify(tg_id, phone, False)
                 ids.append(tg_id)
         return ids
 

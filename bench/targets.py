@@ -19,6 +19,9 @@ SOLO_RATIO = 1.08  # 1 member: every command's median within 1.08 × its protoco
 CROWDS = {50: 3.0, 100: 5.0}  # members at once: p95 of every command within this × its protocol floor
 RSS_OVER_IMPORT_MB = 15.0  # RSS after start-up within `import aiogram` + 15 MB
 STARTUP_OVER_IMPORT_S = 0.5  # start-up within `import aiogram` + 0.5 s
+POLLED_WITHIN = 0.99  # stored members: this share of the gaps between two polls within NOTIFY_INTERVAL ± 10 %
+CPU_PER_POLL_MS = 3.0
+QUIET_CPU = 0.01  # one per cent of a core
 
 SOLO = "1 user, sequential"
 BALANCE_LOOP = "1 user, "  # "1 user, 100 × /balance (CPU per /balance)"
@@ -139,6 +142,47 @@ def targets(results: list[ScenarioResult], numbers: dict[str, float]) -> list[Ta
                 start <= base_start + STARTUP_OVER_IMPORT_S,
             )
         )
+    found += stored_targets(numbers)
+    return found
+
+
+def stored_targets(numbers: dict[str, float]) -> list[Target]:
+    found: list[Target] = []
+    stored = int(numbers.get("stored", 0))
+    gaps, within, polled = (numbers.get(k) for k in ("stored_gaps", "stored_gaps_within", "stored_polled"))
+    if stored and gaps is not None and within is not None and polled is not None:
+        share = within / gaps if gaps else 0.0
+        found.append(
+            Target(
+                f"{stored} stored, alerts on: every member polled, {POLLED_WITHIN:.0%} of the gaps between two "
+                "polls within NOTIFY_INTERVAL ± 10 %",
+                f"{polled:.0f} of {stored} polled; {within:.0f} of {gaps:.0f} gaps ({share:.1%}) within 54–66 s",
+                "–",
+                polled == stored and share >= POLLED_WITHIN,
+            )
+        )
+    if (per_poll := numbers.get("cpu_per_poll_ms")) is not None:
+        found.append(
+            Target(
+                f"{stored} stored, alerts on: CPU per poll within {CPU_PER_POLL_MS:g} ms",
+                f"{per_poll:.2f} ms",
+                "–",
+                per_poll <= CPU_PER_POLL_MS,
+            )
+        )
+    for key, label in (
+        ("quiet_nothing_due_cpu", "alerts on for a few, nothing due most of the time"),
+        ("quiet_alerts_off_cpu", "alerts off for everybody"),
+    ):
+        if (cpu := numbers.get(key)) is not None:
+            found.append(
+                Target(
+                    f"{stored} stored, {label}: CPU within {QUIET_CPU:.0%} of a core",
+                    f"{cpu:.2%} (the busiest of its windows)",
+                    "–",
+                    cpu <= QUIET_CPU,
+                )
+            )
     return found
 
 
