@@ -12,12 +12,12 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import RecipientPick, TransferAction, TransferStep
 from bot.filters import not_a_command, text_message
 from bot.handlers.replies import answer_press, edit_pressed
 from bot.i18n import Translator
+from bot.keyboards.layout import keyboard
 from bot.keyboards.wallets import members_picker
 from bot.services.members import MemberService
 from bot.services.notifier import Notifier
@@ -40,25 +40,17 @@ from bot.storage.models import Transfer
 
 
 def summary_keyboard(tr: Translator, transfer_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=tr("transfer.button.confirm"),
-        callback_data=TransferAction(action=TransferStep.CONFIRM, transfer_id=transfer_id),
+    return keyboard(
+        [
+            (tr("transfer.button.confirm"), TransferAction(action=TransferStep.CONFIRM, transfer_id=transfer_id)),
+            (tr("transfer.button.cancel"), TransferAction(action=TransferStep.CANCEL, transfer_id=transfer_id)),
+        ],
+        2,
     )
-    builder.button(
-        text=tr("transfer.button.cancel"),
-        callback_data=TransferAction(action=TransferStep.CANCEL, transfer_id=transfer_id),
-    )
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 def skip_keyboard(tr: Translator) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=tr("transfer.button.skip"), callback_data=TransferAction(action=TransferStep.SKIP, transfer_id=0)
-    )
-    return builder.as_markup()
+    return keyboard([(tr("transfer.button.skip"), TransferAction(action=TransferStep.SKIP, transfer_id=0))])
 
 
 def _refusal(tr: Translator, problem: DraftProblem, transfers: TransferService) -> str:

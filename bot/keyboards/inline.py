@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     ExportPeriod,
@@ -26,6 +25,7 @@ from bot.callbacks import (
     StatsPeriodName,
 )
 from bot.i18n import Translator
+from bot.keyboards.layout import Button, keyboard
 
 
 def _marked(text: str, selected: bool) -> str:
@@ -36,19 +36,16 @@ def history_keyboard(
     tr: Translator, op: HistoryOp, older: HistoryPage | None, *, first_page: bool
 ) -> InlineKeyboardMarkup:
     """Newest (on older pages), Older (while the history goes on), then the three filters."""
-    builder = InlineKeyboardBuilder()
-    navigation = 0
+    navigation: list[Button] = []
     if not first_page:
-        builder.button(text=tr("history.button.newest"), callback_data=HistoryPage(op=op))
-        navigation += 1
+        navigation.append((tr("history.button.newest"), HistoryPage(op=op)))
     if older is not None:
-        builder.button(text=tr("history.button.older"), callback_data=older)
-        navigation += 1
-    for operation in HistoryOp:
-        label = tr(f"history.button.{operation.value.lower()}")
-        builder.button(text=_marked(label, operation == op), callback_data=HistoryPage(op=operation))
-    builder.adjust(*([navigation] if navigation else []), len(HistoryOp))
-    return builder.as_markup()
+        navigation.append((tr("history.button.older"), older))
+    filters: list[Button] = [
+        (_marked(tr(f"history.button.{operation.value.lower()}"), operation == op), HistoryPage(op=operation))
+        for operation in HistoryOp
+    ]
+    return keyboard(navigation + filters, len(navigation), len(filters))
 
 
 # A month picker: (month number, label) newest first, three a row, then Earlier / Later and one more row.
@@ -66,38 +63,26 @@ def _month_picker(
     later: int | None,
 ) -> InlineKeyboardMarkup:
     """Months three a row, then Earlier / Later, then Back (to the list of periods)."""
-    builder = InlineKeyboardBuilder()
-    for number, label in months:
-        builder.button(text=label, callback_data=pick(number))
-    rows = [3] * (len(months) // 3) + ([len(months) % 3] if len(months) % 3 else [])
-    paging = 0
+    choices: list[Button] = [(label, pick(number)) for number, label in months]
+    rows = [3] * (len(months) // 3) + [len(months) % 3]
+    paging: list[Button] = []
     if earlier is not None:
-        builder.button(text=tr("period.button.earlier"), callback_data=page(earlier))
-        paging += 1
+        paging.append((tr("period.button.earlier"), page(earlier)))
     if later is not None:
-        builder.button(text=tr("period.button.later"), callback_data=page(later))
-        paging += 1
-    builder.button(text=tr("period.button.back"), callback_data=back)
-    builder.adjust(*rows, *([paging] if paging else []), 1)
-    return builder.as_markup()
+        paging.append((tr("period.button.later"), page(later)))
+    return keyboard([*choices, *paging, (tr("period.button.back"), back)], *rows, len(paging), 1)
 
 
 def stats_keyboard(
     tr: Translator, selected: StatsPeriodName | None, *, last_month: int, month_shown: bool = False
 ) -> InlineKeyboardMarkup:
     """The four fixed periods and "Month…" (the picker, from `last_month` back), marked when a month is shown."""
-    builder = InlineKeyboardBuilder()
-    for period in StatsPeriodName:
-        builder.button(
-            text=_marked(tr(f"stats.button.{period.value}"), period == selected),
-            callback_data=StatsPeriod(period=period),
-        )
-    builder.button(
-        text=_marked(tr("period.button.pick_month"), month_shown),
-        callback_data=StatsPeriodMonths(last=last_month),
-    )
-    builder.adjust(2, 2, 1)
-    return builder.as_markup()
+    periods: list[Button] = [
+        (_marked(tr(f"stats.button.{period.value}"), period == selected), StatsPeriod(period=period))
+        for period in StatsPeriodName
+    ]
+    pick = (_marked(tr("period.button.pick_month"), month_shown), StatsPeriodMonths(last=last_month))
+    return keyboard([*periods, pick], 2, 2, 1)
 
 
 def stats_month_keyboard(
@@ -116,12 +101,10 @@ def stats_month_keyboard(
 
 def export_keyboard(tr: Translator, *, last_month: int) -> InlineKeyboardMarkup:
     """The fixed periods, then "Month…": the picker of any past month, starting with `last_month`."""
-    builder = InlineKeyboardBuilder()
-    for period in ExportPeriodName:
-        builder.button(text=tr(f"export.button.{period.value}"), callback_data=ExportPeriod(period=period))
-    builder.button(text=tr("period.button.pick_month"), callback_data=ExportPeriodMonths(last=last_month))
-    builder.adjust(2, 2, 1)
-    return builder.as_markup()
+    periods: list[Button] = [
+        (tr(f"export.button.{period.value}"), ExportPeriod(period=period)) for period in ExportPeriodName
+    ]
+    return keyboard([*periods, (tr("period.button.pick_month"), ExportPeriodMonths(last=last_month))], 2, 2, 1)
 
 
 def export_month_keyboard(
@@ -142,19 +125,14 @@ def members_keyboard(tr: Translator, members: list[tuple[int, str]]) -> InlineKe
     """A Remove button per `(tg_id, label)`."""
     if not members:
         return None
-    builder = InlineKeyboardBuilder()
-    for tg_id, label in members:
-        builder.button(
-            text=tr("members.button.remove", member=label),
-            callback_data=MemberAction(action=MemberStep.REMOVE, tg_id=tg_id),
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    return keyboard(
+        [
+            (tr("members.button.remove", member=label), MemberAction(action=MemberStep.REMOVE, tg_id=tg_id))
+            for tg_id, label in members
+        ]
+    )
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for code, label in ((Language.RU, "Русский"), (Language.EN, "English")):
-        builder.button(text=_marked(label, code == current), callback_data=LanguageChoice(language=code))
-    builder.adjust(2)
-    return builder.as_markup()
+    languages = ((Language.RU, "Русский"), (Language.EN, "English"))
+    return keyboard([(_marked(label, code == current), LanguageChoice(language=code)) for code, label in languages], 2)
