@@ -3,13 +3,19 @@ totals and net, as a PNG a phone shows legibly in Russian and English.
 
 Drawn with matplotlib's Agg backend, used through its object API (no pyplot, no global state). matplotlib
 brings tick and text layout that is measured, not guessed, and its own DejaVu Sans (Cyrillic included), so
-the labels are right whatever fonts the host has. It is imported on the first chart, inside the worker
-thread (`ChartRenderer`): the bot's start-up and a bot that never draws do not pay for it, and drawing never
-runs on the event loop that answers everyone's commands. Measured on this project's 2-core machine with
-`python -m bot.services.chart --measure` (a 30-day month, Russian): the first chart ~0.5 s (the import),
-then ~85 ms each; memory +49 MB after the first chart, +59 MB after a hundred (the Pillow drawing this
-replaced: +6.5 MB, 8 ms, but with its axis, label and font faults). matplotlib's Python layout holds the
-GIL, so while a chart is drawn the event loop lags by up to ~70 ms (p99 ~23 ms).
+the labels are right whatever fonts the host has. The plot under the header is a few artists placed in
+pixels rather than an Axes, and the PNG is encoded from the buffer already drawn (`draw_chart`).
+
+It is drawn in a worker process (`ChartRenderer`), not a thread: matplotlib's layout is Python holding the
+GIL, so a drawing thread takes the event loop's core, and every member's command waits behind the charts.
+The process is spawned on the first chart (or `warm`) and ends after a few idle minutes, so the bot's
+start-up and a bot that never draws do not import matplotlib, and the bot's own process never does.
+Measured on this project's 2-core machine with `python -m bot.services.chart --measure` (a 30-day month,
+Russian): ~30-35 ms a chart (the Axes and a second drawing for print_png took ~95 ms); the first one in a
+new worker ~0.6 s (spawning it and importing matplotlib), the worker 86 MB; while a hundred charts are drawn
+in it the event loop runs late by p99 ~1.5 ms, at most ~5 ms (in a thread: p99 ~7.5 ms, and before the
+drawing got cheaper p99 ~33 ms, up to ~100 ms). The Pillow drawing this replaced took 8 ms and +6.5 MB, but
+had axis, label and font faults.
 
 The numbers are decided here, before any drawing (`chart_figures`), and handed back with the picture, so
 tests read the axis, ticks and bar values instead of pixels:
@@ -25,14 +31,18 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import multiprocessing
+import os
+import signal
 import threading
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from babel.numbers import format_decimal
 
@@ -41,6 +51,7 @@ from bot.timeutil import MSK
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
@@ -67,6 +78,12 @@ _KOPECK = Decimal("0.01")
 _HEADROOM = Decimal("1.04")
 # Pixels kept free between two date labels.
 LABEL_GAP = 12
+BAR = 0.4  # a bar's width, in buckets
+POINT = DPI / 72  # pixels
+# Lines, in points: matplotlib's default axis and tick width, a heavier grid, and the ticks' length and
+# their labels' distance from the axis.
+AXIS_PT, GRID_PT = 0.8, 1.5
+TICK_LENGTH_PT, X_LABEL_PAD_PT, Y_LABEL_PAD_PT = 5, 8, 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,16 +257,27 @@ class RenderedChart:
 
 
 def draw_chart(figures: ChartFigures, texts: ChartTexts, *, width: int = WIDTH, height: int = HEIGHT) -> RenderedChart:
-    """CPU-bound and imports matplotlib: call it through `ChartRenderer`, not on the event loop."""
+    """CPU-bound and imports matplotlib: call it through `ChartRenderer`, not on the event loop.
+
+    Everything below the header is drawn in pixels by a handful of artists rather than through an Axes:
+    the Axes' tick objects, spines and one Rectangle per bar were most of the time, for the same pixels.
+    """
+    from matplotlib.collections import LineCollection
     from matplotlib.patches import Patch
+    from matplotlib.transforms import Bbox, IdentityTransform
+    from PIL import Image
 
     figure, canvas = _canvas(width, height)
     renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    pixels = IdentityTransform()
+
+    def text(x: float, y: float, words: str, size: float, **style: Any) -> Text:
+        return figure.text(x, y, words, fontsize=size, color=INK, transform=pixels, **style)
 
     # The header: title, then the legend with the period's totals, then the net, all left-aligned.
     pad = 24
     y: float = height - pad
-    title = figure.text(pad / width, y / height, texts.title, fontsize=TITLE_PT, color=INK, va="top", weight="bold")
+    title = text(pad, y, texts.title, TITLE_PT, va="top", weight="bold")
     _fit_width(title, renderer, width - 2 * pad)
     y -= title.get_window_extent(renderer).height + 14
     handles = [Patch(color=IN_COLOUR, label=texts.incoming), Patch(color=OUT_COLOUR, label=texts.outgoing)]
@@ -267,59 +295,93 @@ def draw_chart(figures: ChartFigures, texts: ChartTexts, *, width: int = WIDTH, 
         labelcolor=INK,
     )
     y -= legend.get_window_extent(renderer).height + 10
-    net = figure.text(pad / width, y / height, texts.net, fontsize=TEXT_PT, color=INK, va="top", weight="bold")
-    header_bottom = y - net.get_window_extent(renderer).height - 28
+    net = text(pad, y, texts.net, TEXT_PT, va="top", weight="bold")
+    top = y - net.get_window_extent(renderer).height - 28
 
     # The plot: its left edge makes room for the widest tick label.
-    probe = figure.text(0, 0, max(figures.tick_labels, key=len), fontsize=TICK_PT)
+    probe = text(0, 0, max(figures.tick_labels, key=len), TICK_PT)
     tick_width = probe.get_window_extent(renderer).width
     probe.remove()
     left, right, bottom = pad + tick_width + 14, width - pad, 64
-    axes = figure.add_axes(((left / width), bottom / height, (right - left) / width, (header_bottom - bottom) / height))
     count = max(1, len(figures.buckets))
     slot = (right - left) / count
-    bar = 0.4
-    positions = list(range(len(figures.buckets)))
-    # Only the drawing takes floats (matplotlib's coordinates); the figures and every label stay Decimal.
-    axes.bar([p - bar / 2 for p in positions], [float(v) for v in figures.incoming], bar, color=IN_COLOUR)
-    axes.bar([p + bar / 2 for p in positions], [float(v) for v in figures.outgoing], bar, color=OUT_COLOUR)
-    axes.set_xlim(-0.6, count - 0.4)
-    axes.set_ylim(0, float(figures.axis_max))
-    axes.set_yticks([float(t) for t in figures.ticks], list(figures.tick_labels), fontsize=TICK_PT, color=INK)
-    axes.grid(axis="y", color=GRID, linewidth=1.5)
-    axes.set_axisbelow(True)
-    for side in ("top", "right", "left"):
-        axes.spines[side].set_visible(False)
-    axes.spines["bottom"].set_color(MUTED)
-    axes.tick_params(axis="y", length=0, pad=10)
-    axes.tick_params(axis="x", length=5, color=MUTED, pad=8)
+    # Only the drawing takes floats (pixels); the figures and every label stay Decimal.
+    axis_max = float(figures.axis_max)
+
+    def x_at(position: float) -> float:
+        """Bucket i is centred on i; the x axis runs from -0.6 to count - 0.4."""
+        return left + (position + 0.6) / (count + 0.2) * (right - left)
+
+    def y_at(value: Decimal) -> float:
+        return bottom + float(value) / axis_max * (top - bottom)
+
+    grid = LineCollection([((left, y_at(t)), (right, y_at(t))) for t in figures.ticks], colors=GRID, zorder=0.5)
+    grid.set_linewidth(GRID_PT)
+    # Clipped to the plot, as an Axes clips its grid: the lines at 0 and at the top show half their width.
+    grid.set_clip_box(Bbox.from_extents(left, bottom, right, top))
+    for artist in (grid, *_bars(figures, x_at, y_at, bottom)):
+        artist.set_transform(pixels)
+        figure.add_artist(artist)
+    for tick, label in zip(figures.ticks, figures.tick_labels, strict=True):
+        text(left - Y_LABEL_PAD_PT * POINT, y_at(tick), label, TICK_PT, ha="right", va="center_baseline")
 
     # Date labels: as many as fit, every n-th, chosen by the measured width of the widest one.
-    probe = figure.text(0, 0, max(figures.date_labels, key=len, default="00.00"), fontsize=TICK_PT)
+    probe = text(0, 0, max(figures.date_labels, key=len, default="00.00"), TICK_PT)
     label_width = probe.get_window_extent(renderer).width
     probe.remove()
     every = 1
     while every * slot < label_width + LABEL_GAP:
         every += 1
     shown = tuple((i, figures.date_labels[i]) for i in range(0, len(figures.date_labels), every))
-    axes.set_xticks([i for i, _ in shown], [text for _, text in shown], fontsize=TICK_PT, color=INK)
+    labels = [
+        text(x_at(i), bottom - (TICK_LENGTH_PT + X_LABEL_PAD_PT) * POINT, label, TICK_PT, ha="center", va="top")
+        for i, label in shown
+    ]
+    ticks = LineCollection([((x_at(i), bottom), (x_at(i), bottom - TICK_LENGTH_PT * POINT)) for i, _ in shown])
+    axis = LineCollection([((left, bottom), (right, bottom))], capstyle="projecting", zorder=2.5)
+    for line in (ticks, axis):
+        line.set(colors=MUTED, linewidth=AXIS_PT, transform=pixels)
+        figure.add_artist(line)
 
     canvas.draw()  # type: ignore[no-untyped-call]
+    # Plain floats: numpy's would make the bot import numpy to read the chart back from the worker process.
     spans = tuple(
-        (box.x0, box.x1) for box in (t.get_window_extent(renderer) for t in axes.get_xticklabels()) if box.width > 0
+        (float(box.x0), float(box.x1))
+        for box in (label.get_window_extent(renderer) for label in labels)
+        if box.width > 0
     )
+    # The buffer just drawn, encoded by Pillow: matplotlib's own print_png would draw the whole figure again.
+    pixels_drawn = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), pixels_drawn, "raw", "RGBA", 0, 1)
     output = io.BytesIO()
-    # zlib at its fastest: flat colours compress well anyway, and the CPU goes to the next member's chart.
-    canvas.print_png(output, pil_kwargs={"compress_level": 1})  # type: ignore[no-untyped-call]
+    # Without the alpha (opaque everywhere), a quarter less to compress; zlib at its fastest: flat colours
+    # compress well anyway, and the CPU goes to the next member's chart.
+    image.convert("RGB").save(output, format="PNG", compress_level=1)
     figure.clear()
     return RenderedChart(output.getvalue(), width, height, shown, spans)
+
+
+def _bars(
+    figures: ChartFigures, x_at: Callable[[float], float], y_at: Callable[[Decimal], float], bottom: float
+) -> list[PolyCollection]:
+    """Incoming left of each bucket's centre, outgoing right of it: one artist per series."""
+    from matplotlib.collections import PolyCollection
+
+    series = []
+    for values, start, colour in ((figures.incoming, -BAR, IN_COLOUR), (figures.outgoing, 0.0, OUT_COLOUR)):
+        boxes = []
+        for position, value in enumerate(values):
+            x0, x1, y1 = x_at(position + start), x_at(position + start + BAR), y_at(value)
+            boxes.append(((x0, bottom), (x0, y1), (x1, y1), (x1, bottom)))
+        series.append(PolyCollection(boxes, facecolors=colour, edgecolors="none", zorder=1))
+    return series
 
 
 _canvases = threading.local()
 
 
 def _canvas(width: int, height: int) -> tuple[Figure, FigureCanvasAgg]:
-    """The worker thread's one figure and canvas of this size, cleared for the next chart.
+    """The worker's one figure and canvas of this size, cleared for the next chart.
 
     A new Figure per chart leaves its Agg buffer (width × height × 4 bytes) in reference cycles until the
     collector's next full pass, and memory climbed ~50 MB over twenty charts; one reused canvas stays flat.
@@ -350,28 +412,176 @@ def _fit_width(text: Text, renderer: RendererAgg, limit: float) -> None:
         text.set_text(words.rstrip() + "…")
 
 
+IDLE_SHUTDOWN = 300.0  # seconds without a chart before the worker process exits and gives its memory back
+
+
+class ChartWorkerLost(Exception):
+    """The drawing process died, and so did the one started in its place: this chart is not drawn."""
+
+
 def render_png(figures: ChartFigures, texts: ChartTexts) -> RenderedChart:
-    """What the worker thread runs (a seam tests replace to hold the drawing)."""
+    """What a worker runs for each chart. In-thread mode looks it up per chart: a seam tests replace to
+    hold the drawing (a worker process imports its own copy, out of their reach)."""
     return draw_chart(figures, texts)
 
 
-class ChartRenderer:
-    """Draws in one worker thread: charts queue behind each other instead of eating both CPU cores."""
+def _render_in_thread(figures: ChartFigures, texts: ChartTexts) -> RenderedChart:
+    return render_png(figures, texts)
 
-    def __init__(self, workers: int = 1) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chart")
+
+def _render_in_process(figures: ChartFigures, texts: ChartTexts) -> tuple[int, RenderedChart]:
+    return os.getpid(), render_png(figures, texts)
+
+
+def _worker_started() -> None:
+    # Ctrl-C signals the whole process group: the bot shuts its worker down itself, and a KeyboardInterrupt
+    # here would only print a traceback from the middle of a chart.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _warm_up() -> int:
+    """Imports matplotlib and draws a chart no one sees, so the first real one costs what any other does."""
+    draw_chart(chart_figures([], "RUB", weekly=False, language="en"), ChartTexts("RUB", "+", "-", "="))
+    return os.getpid()
+
+
+class ChartRenderer:
+    """Draws one chart at a time, by default in a worker process of its own.
+
+    The process is started by the first chart or by `warm`, not with the bot, and ends after `idle_shutdown`
+    seconds without a chart (the timer restarts with every chart); the next chart starts a new one. A worker
+    that dies is replaced and its chart tried once more in the new one; a second death raises
+    `ChartWorkerLost`. `isolated=False` draws in a thread of this process instead, through the module's
+    `render_png` looked up per chart, for tests that hold the drawing.
+    """
+
+    def __init__(self, *, isolated: bool = True, idle_shutdown: float = IDLE_SHUTDOWN) -> None:
+        self._idle_shutdown = idle_shutdown
+        self._threads = None if isolated else ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
+        # `_pool` and `_pid` are also written on the pool's own thread, when the warm-up answers.
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pid: int | None = None
+        self._busy = 0
+        self._idle: asyncio.TimerHandle | None = None
+        self._retiring: list[threading.Thread] = []
+        self._closed = False
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id once it has answered; None while none runs, and in-thread."""
+        with self._lock:
+            return self._pid
+
+    def warm(self) -> None:
+        """Starts the worker, if none runs, without waiting for it: a /stats calls it before asking QIWI for
+        the payments, so matplotlib is imported by the time they arrive. Call it on the event loop."""
+        loop = asyncio.get_running_loop()
+        if self._threads is not None or self._pool is not None or self._closed:
+            return
+        pool = self._start()
+        try:
+            pool.submit(_warm_up).add_done_callback(partial(self._answered, pool))
+        except BrokenProcessPool:
+            self._retire(pool)
+            return
+        self._arm_idle(loop)
 
     async def render(self, figures: ChartFigures, texts: ChartTexts) -> RenderedChart:
         loop = asyncio.get_running_loop()
-        # Looked up at call time, so a test can hold `render_png`.
-        return await loop.run_in_executor(self._executor, partial(_render_in_worker, figures, texts))
+        if self._threads is not None:
+            return await loop.run_in_executor(self._threads, partial(_render_in_thread, figures, texts))
+        self._busy += 1
+        self._disarm_idle()
+        try:
+            try:
+                return await self._draw(figures, texts)
+            except BrokenProcessPool:
+                log.warning("The chart worker died; drawing the chart again in a new one")
+            try:
+                return await self._draw(figures, texts)
+            except BrokenProcessPool as error:
+                raise ChartWorkerLost("the chart worker died twice drawing one chart") from error
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._arm_idle(loop)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stops the worker and waits until it has exited (the bot calls it on its way out)."""
+        self._closed = True
+        self._disarm_idle()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pool, self._pool, self._pid = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for thread in self._retiring:
+            thread.join()
+        self._retiring.clear()
 
+    async def _draw(self, figures: ChartFigures, texts: ChartTexts) -> RenderedChart:
+        pool = self._pool or self._start()
+        try:
+            pid, drawn = await asyncio.wrap_future(pool.submit(_render_in_process, figures, texts))
+        except BrokenProcessPool:
+            self._retire(pool)
+            raise
+        with self._lock:
+            if self._pool is pool:
+                self._pid = pid
+        return drawn
 
-def _render_in_worker(figures: ChartFigures, texts: ChartTexts) -> RenderedChart:
-    return render_png(figures, texts)
+    def _start(self) -> ProcessPoolExecutor:
+        if self._closed:
+            raise RuntimeError("the chart renderer is closed")
+        # Spawned, not forked: a fork would copy the bot's threads' locks in whatever state they were in.
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
+        )
+        with self._lock:
+            self._pool, self._pid = pool, None
+        log.debug("Chart worker starting")
+        return pool
+
+    def _answered(self, pool: ProcessPoolExecutor, warm_up: Future[int]) -> None:
+        if warm_up.cancelled() or warm_up.exception() is not None:
+            return  # the chart that follows finds out, and starts another worker
+        with self._lock:
+            if self._pool is pool:
+                self._pid = warm_up.result()
+
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        """Shuts a worker down off the event loop, where waiting for it to exit would stall every member's
+        commands for ~0.2 s; `close` waits for it instead."""
+        with self._lock:
+            if self._pool is not pool:
+                return  # another chart, which saw the same worker die, has already replaced it
+            self._pool, self._pid = None, None
+        thread = threading.Thread(
+            target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, name="chart-shutdown"
+        )
+        thread.start()
+        self._retiring = [t for t in self._retiring if t.is_alive()]
+        self._retiring.append(thread)
+
+    def _arm_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._disarm_idle()
+        if self._pool is not None and self._busy == 0 and not self._closed:
+            self._idle = loop.call_later(self._idle_shutdown, self._idle_out)
+
+    def _disarm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def _idle_out(self) -> None:
+        self._idle = None
+        pool = self._pool
+        if self._busy == 0 and pool is not None:
+            log.debug("Chart worker %s stopping after %.0f s without a chart", self.worker_pid, self._idle_shutdown)
+            self._retire(pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,19 +680,67 @@ def _write_example(path: str, language: str = "ru") -> None:  # pragma: no cover
         image.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(path, optimize=True)
 
 
+def _rss_mb(pid: int | str = "self") -> float:  # pragma: no cover - a tool, run by hand
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _median_ms(times: list[float]) -> float:  # pragma: no cover - a tool, run by hand
+    return sorted(times)[len(times) // 2] * 1000
+
+
+async def _measure_renderer(
+    figures: ChartFigures, texts: ChartTexts, count: int, *, isolated: bool
+) -> str:  # pragma: no cover - a tool, run by hand
+    """Charts one after another through `ChartRenderer`, while a heartbeat on the event loop measures how
+    late the loop runs it: what every other member's command waits behind a chart."""
+    import time
+
+    lags: list[float] = []
+    running = True
+
+    async def heartbeat() -> None:
+        while running:
+            due = time.perf_counter() + 0.005
+            await asyncio.sleep(0.005)
+            lags.append(time.perf_counter() - due)
+
+    renderer = ChartRenderer(isolated=isolated)
+    beating = asyncio.create_task(heartbeat())
+    try:
+        started = time.perf_counter()
+        renderer.warm()
+        await renderer.render(figures, texts)
+        first = time.perf_counter() - started
+        lags.clear()
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            await renderer.render(figures, texts)
+            times.append(time.perf_counter() - started)
+        worker = "" if renderer.worker_pid is None else f"; the worker's RSS {_rss_mb(renderer.worker_pid):.0f} MB"
+    finally:
+        running = False
+        await beating
+        renderer.close()
+    lags.sort()
+    return (
+        f"{'in a worker process' if isolated else 'in a thread'}: first chart {first * 1000:.0f} ms, then median "
+        f"{_median_ms(times):.0f} ms a chart; event loop late by p99 {lags[len(lags) * 99 // 100] * 1000:.1f} ms, "
+        f"at most {lags[-1] * 1000:.1f} ms{worker}"
+    )
+
+
 def _measure(count: int = 100) -> None:  # pragma: no cover - a tool, run by hand
-    """`python -m bot.services.chart --measure`: memory and time per chart, printed."""
-    import resource
+    """`python -m bot.services.chart --measure`: memory and time per chart, and the event loop's lag while
+    charts are drawn in a worker process and in a thread, printed."""
+    import sys
     import time
 
     from bot.services.history import month_period
-
-    def rss_mb() -> float:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     period = month_period("month", 2026 * 12 + 10, datetime(2026, 12, 15, tzinfo=MSK))
     days = [period.start.date() + timedelta(days=i) for i in range(period.days)]
@@ -494,25 +752,28 @@ def _measure(count: int = 100) -> None:  # pragma: no cover - a tool, run by han
         "Списания (с комиссией): 34 567,89 ₽",
         "Итого: +11 111,01 ₽",
     )
-    before = rss_mb()
+    # The worker process first, while this one has not imported matplotlib yet.
+    print(asyncio.run(_measure_renderer(figures, texts, count, isolated=True)))
+    print(f"matplotlib in the bot's own process after those charts: {'matplotlib' in sys.modules}")
+    before = _rss_mb()
     started = time.perf_counter()
     first = draw_chart(figures, texts)
     first_seconds = time.perf_counter() - started
-    loaded = rss_mb()
+    loaded = _rss_mb()
     times = []
     for _ in range(count):
         started = time.perf_counter()
         draw_chart(figures, texts)
         times.append(time.perf_counter() - started)
-    times.sort()
     print(
         f"RSS before the first chart {before:.1f} MB, after it {loaded:.1f} MB (+{loaded - before:.1f} MB), "
-        f"after {count} more {rss_mb():.1f} MB"
+        f"after {count} more {_rss_mb():.1f} MB"
     )
     print(
-        f"first chart (imports matplotlib) {first_seconds * 1000:.0f} ms; then median "
-        f"{times[len(times) // 2] * 1000:.0f} ms, slowest {times[-1] * 1000:.0f} ms; PNG {len(first.png) // 1024} KB"
+        f"draw_chart: first chart (imports matplotlib) {first_seconds * 1000:.0f} ms; then median "
+        f"{_median_ms(times):.0f} ms, slowest {max(times) * 1000:.0f} ms; PNG {len(first.png) // 1024} KB"
     )
+    print(asyncio.run(_measure_renderer(figures, texts, count, isolated=False)))
 
 
 if __name__ == "__main__":  # pragma: no cover

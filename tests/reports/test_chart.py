@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,9 +32,11 @@ from bot.services import chart
 from bot.services.chart import (
     MAX_TICKS,
     Bucket,
+    ChartFigures,
     ChartRenderer,
     ChartTexts,
     ChartWords,
+    ChartWorkerLost,
     RenderedChart,
     axis_scale,
     bucket_payments,
@@ -220,8 +228,74 @@ def test_importing_the_bot_does_not_load_matplotlib() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(PROJECT_ROOT), timeout=60)
 
 
-async def test_the_renderer_draws_in_a_worker_thread_while_the_loop_keeps_running() -> None:
+def gone(pid: int) -> bool:
+    """Exited and reaped: a zombie still has its /proc entry."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def parent_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    return int(next(line for line in status.splitlines() if line.startswith("PPid:")).split()[1])
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def a_month() -> ChartFigures:
+    return chart_figures(month_buckets(), "RUB", weekly=False, language="en")
+
+
+async def test_the_renderer_draws_in_a_worker_process_while_the_loop_keeps_running() -> None:
     renderer = ChartRenderer()
+    beats = 0
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while True:
+            await asyncio.sleep(0.005)
+            beats += 1
+
+    beating = asyncio.create_task(heartbeat())
+    try:
+        drawn = await asyncio.wait_for(renderer.render(a_month(), EN_TEXTS), 60)
+        pid = renderer.worker_pid
+        assert pid is not None and pid != os.getpid() and parent_of(pid) == os.getpid()
+    finally:
+        beating.cancel()
+        renderer.close()
+    assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT)
+    assert len(drawn.x_labels) == len(drawn.x_label_spans) >= 5
+    assert all(type(edge) is float for span in drawn.x_label_spans for edge in span)  # numpy's stay there
+    assert beats >= 10  # the first chart starts the worker: the loop ran all along
+
+
+def test_a_bot_that_draws_does_not_load_matplotlib_itself() -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from datetime import date\n"
+        "from decimal import Decimal\n"
+        "from bot.services.chart import Bucket, ChartRenderer, ChartTexts, chart_figures\n"
+        "buckets = [Bucket(date(2026, 11, day), Decimal(day), Decimal(1)) for day in range(1, 31)]\n"
+        "figures = chart_figures(buckets, 'RUB', weekly=False, language='en')\n"
+        "async def main():\n"
+        "    renderer = ChartRenderer()\n"
+        "    try:\n"
+        "        drawn = await renderer.render(figures, ChartTexts('RUB', 'In', 'Out', 'Net'))\n"
+        "    finally:\n"
+        "        renderer.close()\n"
+        "    assert drawn.png.startswith(b'\\x89PNG')\n"
+        "asyncio.run(main())\n"
+        "assert 'matplotlib' not in sys.modules and 'numpy' not in sys.modules, sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(PROJECT_ROOT), timeout=120)
+
+
+async def test_the_in_thread_renderer_draws_off_the_loop_through_render_png() -> None:
+    renderer = ChartRenderer(isolated=False)
     release = threading.Event()
     drawn_in: list[str] = []
     real = chart.render_png
@@ -234,8 +308,8 @@ async def test_the_renderer_draws_in_a_worker_thread_while_the_loop_keeps_runnin
 
     chart.render_png = slow_render  # type: ignore[assignment]
     try:
-        figures = chart_figures(month_buckets(), "RUB", weekly=False, language="en")
-        job = asyncio.create_task(renderer.render(figures, EN_TEXTS))
+        renderer.warm()  # nothing to warm in-thread
+        job = asyncio.create_task(renderer.render(a_month(), EN_TEXTS))
         await asyncio.sleep(0.05)
         assert not job.done()
         release.set()  # only reachable because the loop is free while the chart is drawn
@@ -244,6 +318,112 @@ async def test_the_renderer_draws_in_a_worker_thread_while_the_loop_keeps_runnin
         chart.render_png = real  # type: ignore[assignment]
         renderer.close()
     assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT) and drawn_in[0].startswith("chart")
+    assert renderer.worker_pid is None
+
+
+async def test_warm_starts_the_worker_and_the_chart_is_drawn_in_it() -> None:
+    renderer = ChartRenderer()
+    try:
+        renderer.warm()  # returns at once; the worker imports matplotlib meanwhile
+        await eventually(lambda: renderer.worker_pid is not None)
+        warmed = renderer.worker_pid
+        renderer.warm()  # already warm: the same worker, no other
+        assert renderer.worker_pid == warmed
+        drawn = await renderer.render(a_month(), EN_TEXTS)
+        assert renderer.worker_pid == warmed
+    finally:
+        renderer.close()
+    assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT)
+
+
+async def test_an_idle_worker_exits_and_the_next_chart_starts_another() -> None:
+    renderer = ChartRenderer(idle_shutdown=0.3)
+    try:
+        renderer.warm()
+        # Its first chart takes longer than the idle time (the worker starts): the timer waits for it.
+        await renderer.render(a_month(), EN_TEXTS)
+        first = renderer.worker_pid
+        assert first is not None
+        await eventually(lambda: gone(first))
+        assert renderer.worker_pid is None
+        drawn = await renderer.render(a_month(), EN_TEXTS)
+        second = renderer.worker_pid
+        assert second is not None and second != first
+    finally:
+        renderer.close()
+    assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT) and gone(second)
+
+
+async def test_ctrl_c_leaves_the_worker_to_the_bot() -> None:
+    renderer = ChartRenderer()
+    try:
+        await renderer.render(a_month(), EN_TEXTS)
+        pid = renderer.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGINT)  # what Ctrl-C in a terminal sends the bot and its worker alike
+        await asyncio.sleep(0.2)
+        drawn = await renderer.render(a_month(), EN_TEXTS)
+        assert renderer.worker_pid == pid  # the same worker drew it: it ignored the signal
+    finally:
+        renderer.close()
+    assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT) and gone(pid)
+
+
+async def test_a_killed_worker_is_replaced_and_the_chart_still_comes_back(caplog: pytest.LogCaptureFixture) -> None:
+    renderer = ChartRenderer()
+    try:
+        await renderer.render(a_month(), EN_TEXTS)
+        killed = renderer.worker_pid
+        assert killed is not None
+        os.kill(killed, signal.SIGKILL)
+        with caplog.at_level(logging.WARNING, logger=chart.__name__):
+            drawn = await renderer.render(a_month(), EN_TEXTS)
+        assert "worker died" in caplog.text
+        replacement = renderer.worker_pid
+        assert replacement is not None and replacement != killed
+        await eventually(lambda: gone(killed))
+    finally:
+        renderer.close()
+    assert telegram_takes_photo(drawn.png) == (chart.WIDTH, chart.HEIGHT) and gone(replacement)
+
+
+async def test_a_worker_that_dies_twice_fails_the_chart_with_chart_worker_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[object] = []
+
+    class DeadOnArrival:
+        """A pool whose worker has always just died."""
+
+        def __init__(self, **options: object) -> None:
+            started.append(options)
+
+        def submit(self, *args: object) -> Future[object]:
+            raise BrokenProcessPool("a worker died")
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            pass
+
+    monkeypatch.setattr(chart, "ProcessPoolExecutor", DeadOnArrival)
+    renderer = ChartRenderer()
+    try:
+        with pytest.raises(ChartWorkerLost) as failed:
+            await renderer.render(a_month(), EN_TEXTS)
+    finally:
+        renderer.close()
+    assert len(started) == 2  # the chart was tried once more, in a new pool
+    assert isinstance(failed.value, Exception) and isinstance(failed.value.__cause__, BrokenProcessPool)
+
+
+async def test_close_waits_for_the_worker_to_exit() -> None:
+    renderer = ChartRenderer()
+    await renderer.render(a_month(), EN_TEXTS)
+    pid = renderer.worker_pid
+    assert pid is not None and not gone(pid)
+    renderer.close()
+    assert gone(pid) and renderer.worker_pid is None
+    with pytest.raises(RuntimeError):
+        await renderer.render(a_month(), EN_TEXTS)
 
 
 async def test_the_chart_agrees_with_qiwis_totals(stack: Stack) -> None:

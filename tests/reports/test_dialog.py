@@ -8,17 +8,19 @@ import io
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 
 from bot.devtools.message_content import png_size
 from bot.qiwi.client import QiwiClient
 from bot.sandbox import EmulatorServer
+from bot.sandbox.emulator import IssuedTicket
 from bot.sandbox.seed import DEMO_PASSWORD, MAIN_WALLET, RECEIVER_WALLET
-from bot.services import chart
+from bot.services import bundle, chart
 from bot.services.history import month_label, month_number, month_period
 from bot.timeutil import MSK, show_moment, show_span
-from tests.bot.harness import ADMIN_ID, RunningBot, ask, login
+from tests.bot.harness import ADMIN_ID, BotFactory, RunningBot, ask, login
 from tests.service_stack import OTHER_ID, arrive
 
 
@@ -43,13 +45,23 @@ async def test_export_sends_every_page_as_csv(fast_bot: RunningBot, qiwi_server:
     assert f"{len(rows)} payments" in (document.text or "")
 
 
+@pytest.fixture
+async def bot_drawing_in_thread(make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch) -> RunningBot:
+    """The real bot for two members, drawing its charts in a thread of this process: a test holds the
+    drawing through `chart.render_png`, which the worker process the bot draws in by default would import
+    afresh, out of the test's reach. Patched before the bot builds its services, so they take it."""
+    monkeypatch.setattr(bundle, "ChartRenderer", partial(chart.ChartRenderer, isolated=False))
+    return await make_bot(ADMIN_IDS=f"{ADMIN_ID},{OTHER_ID}")
+
+
 async def test_stats_chart_is_a_png_and_does_not_block_others(
-    fast_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+    bot_drawing_in_thread: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice, bob = fast_bot.user(ADMIN_ID), fast_bot.user(OTHER_ID)
+    running = bot_drawing_in_thread
+    alice, bob = running.user(ADMIN_ID), running.user(OTHER_ID)
     await login(alice)
     await login(bob, RECEIVER_WALLET)
-    arrive(fast_bot.emulator, "100", "this month for sure")
+    arrive(running.emulator, "100", "this month for sure")
 
     started, release = threading.Event(), threading.Event()
     real = chart.render_png
@@ -137,5 +149,31 @@ async def test_stats_say_what_their_period_means(running_bot: RunningBot) -> Non
     period = month_period("m", last_month, first)
     assert show_span(period.start, period.end) in (picked.text or "")
     assert "• 📅 Month…" in picked.button_texts()
+    photo = await user.wait_for(kind="photo")
+    assert photo.file is not None and png_size(photo.file.data) == (chart.WIDTH, chart.HEIGHT)
+
+
+async def test_the_charts_payments_are_asked_for_beside_the_totals(fast_bot: RunningBot) -> None:
+    """The chart's history read leaves while QIWI still holds the totals: the chart follows the totals by the
+    time it takes to draw, not by two more round trips."""
+    emulator = fast_bot.emulator
+    user = fast_bot.user(ADMIN_ID)
+    await login(user)
+    arrive(emulator, "100", "this month for sure")
+    await ask(user, "/notify", "alerts are off")  # no alert poll takes an edge ticket meanwhile
+    await asyncio.sleep(0.5)  # the poll that followed the login is over
+    emulator.faults.inject("total", "latency", delay=1.5)
+    seen_before = {t.ticket for t in emulator.issued_tickets}
+    await user.send("/stats")
+    # Both edge tickets are taken, and one of them shown (the history read), while the totals are held.
+    fresh: list[IssuedTicket] = []
+    for _ in range(50):
+        fresh = [t for t in emulator.issued_tickets if t.ticket not in seen_before and t.kind == "ST"]
+        if len(fresh) >= 2 and any(t.presented for t in fresh):
+            break
+        await asyncio.sleep(0.02)
+    assert len(fresh) >= 2 and any(t.presented for t in fresh)
+    assert not [a for a in user.transcript if "Statistics" in (a.text or "")]  # the totals are still held
+    await user.wait_for("Statistics")
     photo = await user.wait_for(kind="photo")
     assert photo.file is not None and png_size(photo.file.data) == (chart.WIDTH, chart.HEIGHT)
