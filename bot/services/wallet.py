@@ -80,10 +80,10 @@ class WalletService:
 
     async def named_wallet(self, tg_id: int) -> str | None:
         """The current wallet, for a member who has more than one (whose answers must say which one)."""
-        wallets = await self.sessions.wallets(tg_id)
-        if len(wallets) < 2:
+        user = await self.sessions.db.users.get(tg_id)  # the cached row: no query on the hot path
+        if user is None or user.wallet_count < 2:
             return None
-        return await self.sessions.current_wallet(tg_id)
+        return user.wallet
 
     async def balance(self, tg_id: int) -> Balance:
         self.budget.spend(tg_id)

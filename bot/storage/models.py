@@ -53,6 +53,8 @@ class User:
     username: str | None
     current: WalletSession | None
     created_at: datetime
+    # Every wallet they have logged in to (logged in now or not): past one, answers say which wallet they are about.
+    wallet_count: int = 0
 
     @property
     def wallet(self) -> str | None:

@@ -19,6 +19,7 @@ from .wallets import wallet_session
 _SELECT = (
     "SELECT u.tg_id, u.role, u.language, u.first_name, u.username, u.current_wallet, u.created_at, "
     + ", ".join(f"w.{c} AS w_{c}" for c in WALLET_COLUMNS.split(", "))
+    + ", (SELECT count(*) FROM wallets c WHERE c.tg_id = u.tg_id) AS wallet_count"
     + " FROM users u LEFT JOIN wallets w ON w.tg_id = u.tg_id AND w.wallet = u.current_wallet"
 )
 
@@ -32,6 +33,7 @@ def _user(row: sqlite3.Row) -> User:
         username=row["username"],
         current=None if row["w_wallet"] is None else wallet_session(row, "w_"),
         created_at=load_time(row["created_at"]),
+        wallet_count=row["wallet_count"],
     )
 
 
