@@ -276,7 +276,12 @@ async def main_bot(
                         rounds(1, args.think),
                     )
                 )
-        facts["bot peak RSS after the concurrent scenarios"] = f"{stand.sample().peak_rss_bytes / 2**20:.0f} MB"
+        last = stand.sample()
+        facts["bot peak RSS after the concurrent scenarios"] = f"{last.peak_rss_bytes / 2**20:.0f} MB"
+        # The chart's worker process and multiprocessing's resource tracker; their CPU is in every CPU figure.
+        facts["the bot's child processes: RSS now (their peaks)"] = (
+            f"{last.children_rss_bytes / 2**20:.0f} MB ({last.children_peak_rss_bytes / 2**20:.0f} MB)"
+        )
         ledger = len(stand.emulator.ledger)
         confirms = sum(member.confirms for member in members)
         facts["payments in the emulator's ledger / confirms pressed"] = f"{ledger} / {confirms}"

@@ -47,10 +47,14 @@ class TimedTelegram(FakeTelegram):
 
 @dataclasses.dataclass(frozen=True)
 class ProcessSample:
-    ticks_cpu_seconds: float  # user + system from /proc/<pid>/stat: every thread, dead ones too; 10 ms steps
-    rss_bytes: int
+    # user + system from /proc/<pid>/stat of the bot and its live children (the chart's worker process), plus
+    # the children it has reaped: every thread, dead ones too; 10 ms steps
+    ticks_cpu_seconds: float
+    rss_bytes: int  # the bot's own process
     peak_rss_bytes: int
-    thread_ns: dict[int, int]  # on-CPU nanoseconds of each live thread, from /proc/<pid>/task/<tid>/schedstat
+    thread_ns: dict[int, int]  # on-CPU nanoseconds of each live thread of the bot and its children (schedstat)
+    children_rss_bytes: int = 0
+    children_peak_rss_bytes: int = 0
 
     def cpu_since(self, before: ProcessSample) -> float:
         """CPU seconds between two samples: to the nanosecond when no thread ended in between (the usual
@@ -70,13 +74,48 @@ def _thread_ns(pid: int) -> dict[int, int]:
     return found
 
 
-def sample_process(pid: int) -> ProcessSample:
-    """CPU time (user + system) and memory of a process, from /proc (Linux)."""
-    threads = _thread_ns(pid)
+def _children(pid: int) -> list[int]:
+    """Every live descendant of `pid` (the chart's worker and multiprocessing's resource tracker)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [child for child, ppid in parents.items() if ppid == parent]
+        found += kids
+        frontier += kids
+    return found
+
+
+def _stat(pid: int) -> tuple[float, float, dict[str, str]]:
+    """(own CPU seconds, CPU seconds of its reaped children, /proc/<pid>/status)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+    own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+    reaped = (int(fields[13]) + int(fields[14])) / _CLOCK_TICKS  # cutime, cstime
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return ProcessSample(cpu, _kib(status.get("VmRSS", "0 kB")), _kib(status.get("VmHWM", "0 kB")), threads)
+    return own, reaped, status
+
+
+def sample_process(pid: int) -> ProcessSample:
+    """CPU time (user + system) and memory of a process and its children, from /proc (Linux)."""
+    threads = _thread_ns(pid)
+    own, reaped, status = _stat(pid)
+    cpu, rss, peak = own + reaped, 0, 0
+    for child in _children(pid):
+        try:
+            child_cpu, _, child_status = _stat(child)
+            threads.update(_thread_ns(child))
+        except (OSError, ValueError, IndexError):
+            continue  # it just ended
+        cpu += child_cpu
+        rss += _kib(child_status.get("VmRSS", "0 kB"))
+        peak += _kib(child_status.get("VmHWM", "0 kB"))
+    return ProcessSample(cpu, _kib(status.get("VmRSS", "0 kB")), _kib(status.get("VmHWM", "0 kB")), threads, rss, peak)
 
 
 def _kib(value: str) -> int:
