@@ -117,10 +117,11 @@ async def measure(
     """Runs `action` for every member at once; latency per command, throughput, CPU and memory of the bot."""
     marks = [len(member.samples) for member in members]
     missing = [len(member.unanswered) for member in members]
-    before = stand.sample()
+    before, own_before = stand.sample(), time.process_time()
     started = time.monotonic()
     await asyncio.gather(*(action(member) for member in members))
     wall = time.monotonic() - started
+    own = time.process_time() - own_before
     await stand.settle()
     after = stand.sample()
     samples = [sample for member, mark in zip(members, marks, strict=True) for sample in member.samples[mark:]]
@@ -138,6 +139,7 @@ async def measure(
         after.peak_rss_bytes,
         notes=notes if unanswered else [],
         samples=samples,
+        stand_cpu_seconds=own,
     )
 
 
