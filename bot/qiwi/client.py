@@ -71,6 +71,11 @@ from bot.timeutil import qiwi_datetime
 log = logging.getLogger(__name__)
 
 
+# Requests to QIWI in flight at once, alert polls included: aiohttp's own default. A command makes its two to
+# five requests one after another, so this lets 20-50 members' commands wait on QIWI at the same time
+# (twenty made a family pressing at once queue for connections); QIWI's limits are per wallet, not per socket.
+MAX_CONNECTIONS = 100
+
 class _RedactTransportLog(logging.Filter):
     """httpx logs every URL at INFO (the web-session URL carries `?ticket=ST-...`); httpcore (an httpx client
     given from outside) logs response headers at DEBUG (`Set-Cookie`), and aiohttp's client loggers could
@@ -425,7 +430,7 @@ class QiwiClient:
         *,
         read_retries: int = 3,
         backoff: float = 0.2,
-        max_connections: int = 20,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> QiwiClient:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2)
         transport = AiohttpTransport(limits)
