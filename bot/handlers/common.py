@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import LanguageChoice
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit
 from bot.handlers.transfer import leave_dialog
 from bot.i18n import Translator
 from bot.keyboards.inline import language_keyboard
@@ -94,8 +94,7 @@ async def language_chosen(
 ) -> None:
     chosen = callback_data.language.value
     await members.set_language(callback.from_user.id, chosen)
-    await answer_press(callback)
-    await edit_pressed(callback, i18n.translator(chosen)("language.changed"), language_keyboard(chosen))
+    await answer_and_edit(callback, i18n.translator(chosen)("language.changed"), language_keyboard(chosen))
 
 
 def build_router() -> Router:

@@ -8,7 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.callbacks import ExportPeriod, ExportPeriodList, ExportPeriodMonth, ExportPeriodMonths
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit, answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.inline import export_keyboard, export_month_keyboard
 from bot.phone import format_phone
@@ -64,15 +64,13 @@ async def export_months(
 ) -> None:
     page = month_picker_page(wallet.now(), callback_data.last)
     months = [(number, month_label(number, tr.language)) for number in page.months]
-    await answer_press(callback)
-    await edit_pressed(
+    await answer_and_edit(
         callback, tr("export.pick_month"), export_month_keyboard(tr, months, earlier=page.earlier, later=page.later)
     )
 
 
 async def export_back(callback: CallbackQuery, wallet: WalletService, tr: Translator) -> None:
-    await answer_press(callback)
-    await edit_pressed(callback, tr("export.ask_period"), export_keyboard(tr, last_month=_last_month(wallet)))
+    await answer_and_edit(callback, tr("export.ask_period"), export_keyboard(tr, last_month=_last_month(wallet)))
 
 
 def build_router() -> Router:

@@ -13,7 +13,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import HistoryOp, HistoryPage
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit
 from bot.i18n import Translator
 from bot.keyboards.inline import history_keyboard
 from bot.phone import format_phone
@@ -71,8 +71,7 @@ async def history_page(
     callback: CallbackQuery, callback_data: HistoryPage, wallet: WalletService, tr: Translator
 ) -> None:
     text, keyboard = await render(callback.from_user.id, wallet, tr, callback_data.op, callback_data)
-    await answer_press(callback)
-    await edit_pressed(callback, text, keyboard)
+    await answer_and_edit(callback, text, keyboard)
 
 
 def build_router() -> Router:

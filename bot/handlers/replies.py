@@ -7,6 +7,7 @@ the press still counted, only its notice or its edit is lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram.exceptions import TelegramBadRequest
@@ -38,3 +39,10 @@ async def edit_pressed(callback: CallbackQuery, text: str, keyboard: InlineKeybo
         log.info("could not edit a message: %s", error.message)
         return False
     return True
+
+
+async def answer_and_edit(callback: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    """Both at once: the press's answer (which stops the button's spinner) need not wait for the edit, nor the
+    edit for it. True when the message now shows `text`."""
+    _, edited = await asyncio.gather(answer_press(callback), edit_pressed(callback, text, keyboard))
+    return edited

@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import RequestAction, RequestPick, RequestStep
 from bot.filters import not_a_command, text_message
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit, answer_press, edit_pressed
 from bot.handlers.transfer import leave_dialog, show_summary
 from bot.i18n import Translator
 from bot.keyboards.requests import payer_picker, skip_comment
@@ -224,8 +224,7 @@ async def decline_pressed(
     if result.outcome is not PayOutcome.DECLINED or result.request is None:
         await answer_press(callback, tr(_REFUSALS[result.outcome]), alert=True)
         return
-    await answer_press(callback)
-    await edit_pressed(callback, await requests.text(tr, result.request, "request.status.declined"))
+    await answer_and_edit(callback, await requests.text(tr, result.request, "request.status.declined"))
 
 
 def build_router() -> Router:

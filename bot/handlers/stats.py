@@ -15,7 +15,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import StatsPeriod, StatsPeriodMonth, StatsPeriodMonths, StatsPeriodName
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit, answer_press
 from bot.i18n import Translator
 from bot.keyboards.inline import stats_keyboard, stats_month_keyboard
 from bot.money import format_money
@@ -129,8 +129,7 @@ async def totals_then_chart(
             await target.answer(text, reply_markup=keyboard)
             message: Message | None = target
         else:
-            await answer_press(target)
-            await edit_pressed(target, text, keyboard)
+            await answer_and_edit(target, text, keyboard)
             message = target.message if isinstance(target.message, Message) else None
         if message is not None:
             await send_chart(message, tg_id, payments, chart, tr, period)
@@ -155,8 +154,7 @@ async def stats_months(
 ) -> None:
     page = month_picker_page(wallet.now(), callback_data.last)
     months = [(number, month_label(number, tr.language)) for number in page.months]
-    await answer_press(callback)
-    await edit_pressed(
+    await answer_and_edit(
         callback, tr("stats.pick_month"), stats_month_keyboard(tr, months, earlier=page.earlier, later=page.later)
     )
 

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.callbacks import RecipientPick, TransferAction, TransferStep
 from bot.filters import not_a_command, text_message
-from bot.handlers.replies import answer_press, edit_pressed
+from bot.handlers.replies import answer_and_edit, answer_press, edit_pressed
 from bot.i18n import Translator
 from bot.keyboards.layout import keyboard
 from bot.keyboards.wallets import members_picker
@@ -194,8 +194,7 @@ async def member_picked(
     except DraftProblem as problem:  # the member's wallet is this member's own current one
         await answer_press(callback, _refusal(tr, problem, transfers), alert=True)
         return
-    await answer_press(callback)
-    await edit_pressed(callback, tr("transfer.ask_recipient.picked"))
+    await answer_and_edit(callback, tr("transfer.ask_recipient.picked"))
     await _ask_amount(message, state, transfers, members, recipient, tr)
 
 
