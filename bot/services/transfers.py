@@ -331,6 +331,14 @@ class _Settling:
     due: float = 0.0  # loop time at which the re-check job may take the next step
 
 
+async def _courtesy(on_claimed: Callable[[Transfer], Awaitable[None]], claimed: Transfer) -> None:
+    try:
+        await on_claimed(claimed)
+    except Exception:
+        # Showing "sending…" is a courtesy; the user confirmed, so the payment goes ahead regardless.
+        log.exception("transfer %s: on_claimed failed; sending anyway", claimed.id)
+
+
 # -- the service ---------------------------------------------------------------------------------------
 
 
@@ -456,8 +464,9 @@ class TransferService:
         on_claimed: Callable[[Transfer], Awaitable[None]] | None = None,
     ) -> ConfirmResult:
         """Confirm pressed. At most one caller per row ever gets past the claim; `on_claimed` runs right
-        after it (the dialog shows "sending…" there), before the payment request. Returns within about
-        `confirm_budget` seconds of the claim; UNKNOWN (with `doubt`) means the re-check job goes on."""
+        after it (the dialog shows "sending…" there), beside the payment request, and has finished when this
+        returns. Returns within about `confirm_budget` seconds of the claim; UNKNOWN (with `doubt`) means
+        the re-check job goes on."""
         transfer = await self.get(transfer_id)
         if transfer is None:
             return ConfirmResult(Outcome.NOT_FOUND, None)
@@ -486,16 +495,16 @@ class TransferService:
                 return self._why_not_confirmable(await self._get(transfer_id))
             log.info("transfer %s claimed, sending client id %s", claimed.id, claimed.client_id)
             deadline = asyncio.get_running_loop().time() + self.confirm_budget
-            if on_claimed is not None:
-                try:
-                    await on_claimed(claimed)
-                except Exception:
-                    # Showing "sending…" is a courtesy; the user confirmed, so the payment goes ahead
-                    # regardless.
-                    log.exception("transfer %s: on_claimed failed; sending anyway", claimed.id)
             state = _Settling(may_have_left=False)
             self._settling[claimed.id] = state
-            return await self._drive(claimed, state, deadline, first=True)
+            # "sending…" goes to Telegram while the payment goes to QIWI: the payment does not wait for the
+            # courtesy, and the outcome is shown only once the courtesy is on screen, never under it.
+            showing = None if on_claimed is None else asyncio.ensure_future(_courtesy(on_claimed, claimed))
+            try:
+                return await self._drive(claimed, state, deadline, first=True)
+            finally:
+                if showing is not None:
+                    await showing
 
     # -- the payment call ------------------------------------------------------------------------------
 
