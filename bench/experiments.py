@@ -9,11 +9,12 @@ Named experiments are proposed fixes applied from outside, to measure a change b
 (`python -m bench --experiment NAME[,NAME]`); the bot's own files are not touched. Each names the file the
 real fix belongs in:
 
-- `inline-filters` (bot/filters.py, bot/handlers/__init__.py): aiogram 3.31 runs every synchronous filter
-  callable in a thread (`CallableObject.call` → `asyncio.to_thread`): each plain-`def` filter (`is_inside`,
-  `is_outsider`, `is_admin`, `in_private_chat`) and each magic filter (`F.chat.type == "private"`) is a trip
-  to the default executor and back for every update that reaches its router. The fix there: `async def`
-  filters (a magic filter wrapped in one). Measured here by calling synchronous callables inline.
+- `inline-filters` (bot/filters.py, bot/handlers/): aiogram 3.31 runs every synchronous filter or handler
+  (`CallableObject.call` → `asyncio.to_thread`) in a thread: a plain-`def` filter, a magic `F...` filter
+  and a bare `State` each cost a trip to the default executor and back for every update that reaches
+  them. Measured here by calling synchronous callables inline. The bot now has none
+  (`tests/unit/test_routing.py` keeps it so), so on it this changes nothing; it stays for comparing older
+  checkouts with `python -m bench.compare`.
 - `one-hop-sql` (bot/storage/connection.py): each `Transaction.fetchone`/`fetchall`/`execute` is three
   trips to aiosqlite's thread (execute, fetch, close the cursor); one (`execute_fetchall`, or one function
   run on the thread) does the same work. /balance no longer reads SQLite (user row and FSM from memory), so
