@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -45,10 +46,12 @@ async def run_bot(
     configure_logging: bool = True,
     log_stream: TextIO | None = None,
     demo_wallets: Sequence[DemoWallet] = (),
+    freeze_start_up: bool = False,
 ) -> None:
     """Serve until SIGTERM/SIGINT, or until `stop_event` is set when one is given (console, tests).
 
-    `demo_wallets` are shown in /start: the sandbox's own, or those of an emulator the caller runs."""
+    `demo_wallets` are shown in /start: the sandbox's own, or those of an emulator the caller runs.
+    `freeze_start_up` is for a process that serves until it exits (`python -m bot`): see `_freeze`."""
     token = settings.bot_token.get_secret_value()
     if configure_logging:
         setup_logging(settings.log_level, settings.log_format, extra_secrets=(token,), stream=log_stream)
@@ -81,7 +84,19 @@ async def run_bot(
             settings, db, cipher, qiwi, TelegramNotifier(bot), CatalogI18n(), clock or now_utc, demo_wallets
         )
         resources.callback(services.close)
-        await _serve(bot, build_dispatcher(services), settings, stop_event)
+        dp = build_dispatcher(services)
+        if freeze_start_up:
+            _freeze()
+        await _serve(bot, dp, settings, stop_event)
+
+
+def _freeze() -> None:
+    """Moves everything alive now (~200,000 objects: aiogram's and pydantic's models, the catalogs, Babel's
+    data, the routers) out of the cyclic collector's sight. Each full pass over them took 150-180 ms of
+    holding the event loop, so every member's answer waited whenever one ran; they live as long as the
+    process anyway. Start-up leaves no garbage behind to be frozen with them (a collection here finds none).
+    Not for tests that start many bots in one process: what they freeze would never be freed."""
+    gc.freeze()
 
 
 @contextlib.asynccontextmanager

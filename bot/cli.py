@@ -55,7 +55,7 @@ async def _serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(signum, stop.set)
-    await run_bot(settings, stop_event=stop, configure_logging=False)
+    await run_bot(settings, stop_event=stop, configure_logging=False, freeze_start_up=True)
 
 
 def _settings() -> Settings:
