@@ -15,6 +15,9 @@ real fix belongs in:
   them. Measured here by calling synchronous callables inline. The bot now has none
   (`tests/unit/test_routing.py` keeps it so), so on it this changes nothing; it stays for comparing older
   checkouts with `python -m bench.compare`.
+- `gc-pauses` (a measurement, not a fix): every full pass of the cyclic garbage collector, timed, written
+  appended to the file named by `BENCH_GC_LOG` when the bot exits (a `#` line naming the process, then one
+  duration in ms a line).
 - `one-hop-sql` (bot/storage/connection.py): each `Transaction.fetchone`/`fetchall`/`execute` is three
   trips to aiosqlite's thread (execute, fetch, close the cursor); one (`execute_fetchall`, or one function
   run on the thread) does the same work. /balance no longer reads SQLite (user row and FSM from memory), so
@@ -87,7 +90,34 @@ def one_hop_sql() -> None:
     Transaction.execute = execute  # type: ignore[method-assign]
 
 
+def gc_pauses() -> None:
+    import atexit
+    import gc
+    import time
+
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    def write() -> None:
+        if path := os.environ.get("BENCH_GC_LOG"):
+            with open(path, "a", encoding="ascii") as out:
+                out.write(f"# bot process {os.getpid()}: {len(pauses)} full collections\n")
+                out.writelines(f"{ms:.1f}\n" for ms in pauses)
+
+    gc.callbacks.append(timed)
+    atexit.register(write)
+
+
 FIXES: dict[str, Callable[[], None]] = {
+    "gc-pauses": gc_pauses,
     "inline-filters": inline_filters,
     "one-hop-sql": one_hop_sql,
 }

@@ -39,7 +39,7 @@ NOTIFY_INTERVAL = 60.0  # the bot's default, which the stored bots run with
 QUIET_ALERTS_ON = 10  # the quiet bot with something to poll now and then
 QUIET_WINDOWS = 3
 # Proposed fixes measured without editing the bot (bench/experiments.py).
-EXPERIMENTS = ("inline-filters", "one-hop-sql")
+EXPERIMENTS = ("gc-pauses", "inline-filters", "one-hop-sql")
 FLOOR_BOT = ("bench.floor_bot",)
 IMPORT_RUNS = 3
 PAIRED_BLOCKS = 10  # the /balance loop in blocks of 20, floor bot and bot in turn

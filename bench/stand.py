@@ -219,6 +219,8 @@ class BenchStand:
             admin_ids=admin_ids,
             LOG_LEVEL="WARNING",
             ENCRYPTION_KEYS=self.key,
+            # `--experiment gc-pauses` writes there (bench/experiments.py)
+            **{name: os.environ[name] for name in ("BENCH_GC_LOG",) if name in os.environ},
             **extra_env,
         )
         argv = [sys.executable, "-m", *self.module]
