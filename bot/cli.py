@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,9 @@ def _settings() -> Settings:
 
 
 def cmd_run(_args: argparse.Namespace) -> int:
+    # Start-up with the cyclic collector off: its full passes over the imports cost ~0.3 s, for ~1,800
+    # objects of garbage. `run_bot` turns it back on once start-up is frozen (`bot.app._freeze`).
+    gc.disable()
     settings = _settings()
     _configure_logging(settings)
     asyncio.run(_serve(settings))
