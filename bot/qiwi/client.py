@@ -76,6 +76,7 @@ log = logging.getLogger(__name__)
 # (twenty made a family pressing at once queue for connections); QIWI's limits are per wallet, not per socket.
 MAX_CONNECTIONS = 100
 
+
 class _RedactTransportLog(logging.Filter):
     """httpx logs every URL at INFO (the web-session URL carries `?ticket=ST-...`); httpcore (an httpx client
     given from outside) logs response headers at DEBUG (`Set-Cookie`), and aiohttp's client loggers could
