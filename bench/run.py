@@ -345,11 +345,7 @@ async def stored_bot(
         since = stand.emulator.clock.now()
         windows, per_poll = [], []
         for _ in range(max(1, round(args.idle / IDLE_WINDOW))):
-            before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
-            await asyncio.sleep(IDLE_WINDOW)
-            elapsed = time.monotonic() - started
-            cpu_seconds = stand.sample().cpu_since(before)
-            polls = len(stand.emulator.issued_tickets) - tickets  # an alert poll is one ST and one history read
+            cpu_seconds, elapsed, polls = await idle_window(stand)
             windows.append(f"{cpu_seconds / elapsed * 100:.0f} % ({polls / elapsed:.0f} ST/s)")
             if polls >= args.stored / NOTIFY_INTERVAL * IDLE_WINDOW / 2:  # once the polls run at their pace
                 per_poll.append(cpu_seconds / polls * 1000)
@@ -393,6 +389,14 @@ async def stored_bot(
 POLL_TOLERANCE = 0.10
 
 
+async def idle_window(stand: BenchStand) -> tuple[float, float, int]:
+    """One IDLE_WINDOW of a bot nobody writes to: its CPU seconds, the seconds it lasted, and the STs it took
+    (while idle, each is an alert poll: one ST and one history read)."""
+    before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
+    await asyncio.sleep(IDLE_WINDOW)
+    return stand.sample().cpu_since(before), time.monotonic() - started, len(stand.emulator.issued_tickets) - tickets
+
+
 def poll_gaps(tickets: Sequence[IssuedTicket], since: datetime) -> tuple[list[float], int]:
     """Seconds between two consecutive STs of the same wallet issued since `since` (while the bot is idle,
     each ST is an alert poll), and how many wallets were polled at all."""
@@ -420,10 +424,8 @@ async def quiet_bot(
         await asyncio.sleep(2.0)  # start-up's own work is over
         windows = []
         for _ in range(QUIET_WINDOWS):
-            before, started, tickets = stand.sample(), time.monotonic(), len(stand.emulator.issued_tickets)
-            await asyncio.sleep(IDLE_WINDOW)
-            elapsed = time.monotonic() - started
-            windows.append((stand.sample().cpu_since(before) / elapsed, len(stand.emulator.issued_tickets) - tickets))
+            cpu_seconds, elapsed, polls = await idle_window(stand)
+            windows.append((cpu_seconds / elapsed, polls))
         worst = max(cpu for cpu, _ in windows)
         key = "quiet_alerts_off_cpu" if alerts_on == 0 else "quiet_nothing_due_cpu"
         numbers[key] = worst

@@ -104,7 +104,7 @@ async def login_password(message: Message, state: FSMContext, sessions: SessionS
         return
     await state.clear()
     lines = [tr("login.done", wallet=format_phone(wallet), until=show_moment(session.started_at + TGT_MAX_AGE))]
-    if len(await sessions.wallets(message.from_user.id)) > 1:
+    if await sessions.named_wallet(message.from_user.id) is not None:  # not the member's only wallet
         lines.append(tr("login.added"))
     await message.answer("\n".join(lines))
 

@@ -188,6 +188,14 @@ class SessionService:
     async def wallets(self, tg_id: int) -> list[WalletSession]:
         return await self.db.wallets.list_for(tg_id)
 
+    async def named_wallet(self, tg_id: int) -> str | None:
+        """The current wallet, for a member who has more than one (whose answers must say which one). From the
+        cached user row, which counts the member's wallets: no query on a command's path."""
+        user = await self.db.users.get(tg_id)
+        if user is None or user.wallet_count < 2:
+            return None
+        return user.wallet
+
     async def current_wallet(self, tg_id: int) -> str | None:
         """The wallet the member's commands act on (logged in or not), None before any login."""
         user = await self.db.users.get(tg_id)

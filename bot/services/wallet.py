@@ -80,10 +80,7 @@ class WalletService:
 
     async def named_wallet(self, tg_id: int) -> str | None:
         """The current wallet, for a member who has more than one (whose answers must say which one)."""
-        user = await self.sessions.db.users.get(tg_id)  # the cached row: no query on the hot path
-        if user is None or user.wallet_count < 2:
-            return None
-        return user.wallet
+        return await self.sessions.named_wallet(tg_id)
 
     async def balance(self, tg_id: int) -> Balance:
         self.budget.spend(tg_id)
